@@ -1,0 +1,1 @@
+"""Writes of the Elium side. Each service takes the tenant explicitly."""

@@ -1,0 +1,2 @@
+"""Settings split by environment: ``base`` is shared; ``local``, ``test`` and ``production``
+build on it. ``manage.py`` defaults to ``local``; pytest uses ``test``."""

@@ -1,0 +1,1 @@
+"""The Azure side: emulated Entra directory, enterprise apps and the provisioning engine."""

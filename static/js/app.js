@@ -1,0 +1,76 @@
+// Small progressive enhancements for the console: the avatar menu, copy buttons, dialogs.
+(function () {
+  "use strict";
+
+  function toast(text) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = text;
+    el.hidden = false;
+    clearTimeout(el._timer);
+    el._timer = setTimeout(function () { el.hidden = true; }, 2000);
+  }
+  window.eliumToast = toast;
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-menu-button]");
+    document.querySelectorAll("[data-menu-panel]").forEach(function (panel) {
+      var own = button && panel.parentElement === button.parentElement;
+      if (!own && !panel.contains(event.target)) {
+        panel.hidden = true;
+        var b = panel.parentElement.querySelector("[data-menu-button]");
+        if (b) b.setAttribute("aria-expanded", "false");
+      }
+    });
+    if (button) {
+      var panel = button.parentElement.querySelector("[data-menu-panel]");
+      panel.hidden = !panel.hidden;
+      button.setAttribute("aria-expanded", String(!panel.hidden));
+    }
+
+    var copy = event.target.closest("[data-copy-target]");
+    if (copy) {
+      var source = document.getElementById(copy.getAttribute("data-copy-target"));
+      var value = source.value !== undefined ? source.value : source.textContent;
+      var done = function () {
+        var label = copy.getAttribute("data-copied-label") || "Copied";
+        copy.dataset.originalLabel = copy.dataset.originalLabel || copy.textContent;
+        copy.textContent = label;
+        toast(label);
+        setTimeout(function () { copy.textContent = copy.dataset.originalLabel; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(value).then(done, function () { fallbackCopy(source); done(); });
+      } else {
+        fallbackCopy(source);
+        done();
+      }
+    }
+
+    var opener = event.target.closest("[data-dialog-open]");
+    if (opener) {
+      var dialog = document.getElementById(opener.getAttribute("data-dialog-open"));
+      if (dialog && dialog.showModal) dialog.showModal();
+    }
+    var closer = event.target.closest("[data-dialog-close]");
+    if (closer) {
+      var d = closer.closest("dialog");
+      if (d) d.close();
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      document.querySelectorAll("[data-menu-panel]").forEach(function (p) { p.hidden = true; });
+    }
+  });
+
+  function fallbackCopy(source) {
+    if (source.select) {
+      var wasReadOnly = source.readOnly;
+      source.select();
+      document.execCommand("copy");
+      source.readOnly = wasReadOnly;
+    }
+  }
+})();

@@ -1,0 +1,58 @@
+"""Shared fixtures. Every test runs against PostgreSQL (a throwaway embedded server unless
+``DATABASE_URL`` is set); browser tests drive a real Chromium through Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls made by the same
+# tests are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_HELP = (
+    "No Chromium found for the browser tests: install Debian's package "
+    "(`sudo apt-get install chromium`) or Playwright's browser (`playwright install chromium`)."
+)
+
+
+def find_chromium() -> str | None:
+    """System Chromium first (Debian), then Playwright's own download if present."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
+    for candidate in sorted(cache.glob("chromium-*/chrome-linux*/chrome"), reverse=True):
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
+
+
+def pytest_configure(config):
+    if find_chromium() is None:
+        raise pytest.UsageError(CHROMIUM_HELP)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    return {
+        "executable_path": find_chromium(),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1280, "height": 860}}
