@@ -28,3 +28,8 @@ DATABASES = {
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://testserver")
+
+# Serve static files straight from the source tree: tests never run collectstatic.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

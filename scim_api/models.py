@@ -1,0 +1,133 @@
+"""SCIM resources of Elium tenants.
+
+Each resource keeps its full SCIM representation (minus ``id``, ``meta``, ``password`` and the
+computed ``groups``) in ``data`` — a JSONB document with canonical attribute names — and copies
+the attributes that need uniqueness, indexes or fast filters into columns. Group membership has
+its own table so that adding or removing one member touches one row, whatever the group's size.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models.functions import Lower
+
+from elium_portal.models import Tenant
+
+
+class TenantScopedQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant):
+        return self.filter(tenant=tenant)
+
+
+class ScimUser(models.Model):
+    """A user provisioned into an Elium tenant over SCIM (RFC 7643 §4.1 + extensions)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_users")
+    user_name = models.CharField(max_length=256)
+    # NULL means "no externalId"; an empty string is a value a client sent.
+    external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001
+    display_name = models.CharField(max_length=256, blank=True, default="")
+    active = models.BooleanField(default=True)
+    data = models.JSONField(default=dict, blank=True)
+    password = models.CharField(
+        max_length=256, blank=True, default=""
+    )  # a Django hash, never returned
+    created = models.DateTimeField()
+    last_modified = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SCIM user"
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("user_name"), name="scim_user_username_unique_per_tenant"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "external_id"], name="scim_user_external_id"),
+            models.Index(fields=["tenant", "last_modified"], name="scim_user_last_modified"),
+        ]
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return self.user_name
+
+
+class ScimGroup(models.Model):
+    """A group provisioned into an Elium tenant over SCIM (RFC 7643 §4.2)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_groups")
+    display_name = models.CharField(max_length=256)
+    # NULL means "no externalId"; an empty string is a value a client sent.
+    external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001
+    data = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField()
+    last_modified = models.DateTimeField()
+    version = models.PositiveIntegerField(default=1)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SCIM group"
+        constraints = [
+            models.UniqueConstraint(
+                "tenant", Lower("display_name"), name="scim_group_display_name_unique_per_tenant"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "external_id"], name="scim_group_external_id"),
+        ]
+        ordering = ["created", "id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class ScimGroupMember(models.Model):
+    """One member of a group: a user or a (nested) group of the same tenant."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        ScimUser, on_delete=models.CASCADE, null=True, blank=True, related_name="group_memberships"
+    )
+    member_group = models.ForeignKey(
+        ScimGroup,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="parent_memberships",
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SCIM group member"
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="scim_member_user_once"),
+            models.UniqueConstraint(
+                fields=["group", "member_group"], name="scim_member_group_once"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(user__isnull=False, member_group__isnull=True)
+                    | models.Q(user__isnull=True, member_group__isnull=False)
+                ),
+                name="scim_member_is_user_xor_group",
+            ),
+        ]
+        indexes = [models.Index(fields=["user"], name="scim_member_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} in {self.group_id}"
+
+    @property
+    def member_id(self):
+        return self.user_id or self.member_group_id

@@ -1,0 +1,384 @@
+"""The SCIM schemas this server implements (RFC 7643 §4, §8.7.1), as data.
+
+One registry drives discovery (``/Schemas``, ``/ResourceTypes``), attribute resolution for
+filters, PATCH paths and ``attributes``/``excludedAttributes``, and the ``returned`` and
+``mutability`` rules of serialisation. Attribute names are matched case-insensitively
+(RFC 7643 §2.1); the canonical spelling is the one below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CUSTOM_EXTENSION_PREFIX = "urn:ietf:params:scim:schemas:extension:"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+SERVICE_PROVIDER_CONFIG = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
+RESOURCE_TYPE = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute definition with the characteristics of RFC 7643 §2.2 / §7."""
+
+    name: str
+    type: str = "string"  # string boolean decimal integer dateTime binary reference complex
+    multi_valued: bool = False
+    description: str = ""
+    required: bool = False
+    case_exact: bool = False
+    mutability: str = "readWrite"  # readOnly readWrite immutable writeOnly
+    returned: str = "default"  # always never default request
+    uniqueness: str = "none"  # none server global
+    canonical_values: tuple[str, ...] = ()
+    reference_types: tuple[str, ...] = ()
+    sub_attributes: tuple[Attribute, ...] = ()
+
+    def sub(self, name: str) -> Attribute | None:
+        lowered = name.lower()
+        for attr in self.sub_attributes:
+            if attr.name.lower() == lowered:
+                return attr
+        return None
+
+    def to_scim(self) -> dict:
+        out: dict = {
+            "name": self.name,
+            "type": self.type,
+            "multiValued": self.multi_valued,
+            "description": self.description or self.name,
+            "required": self.required,
+            "caseExact": self.case_exact,
+            "mutability": self.mutability,
+            "returned": self.returned,
+            "uniqueness": self.uniqueness,
+        }
+        if self.canonical_values:
+            out["canonicalValues"] = list(self.canonical_values)
+        if self.reference_types:
+            out["referenceTypes"] = list(self.reference_types)
+        if self.sub_attributes:
+            out["subAttributes"] = [a.to_scim() for a in self.sub_attributes]
+        return out
+
+
+@dataclass(frozen=True)
+class Schema:
+    id: str
+    name: str
+    description: str
+    attributes: tuple[Attribute, ...] = field(default_factory=tuple)
+
+    def attr(self, name: str) -> Attribute | None:
+        lowered = name.lower()
+        for attr in self.attributes:
+            if attr.name.lower() == lowered:
+                return attr
+        return None
+
+    def to_scim(self, base_url: str) -> dict:
+        return {
+            "schemas": [SCHEMA],
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "attributes": [a.to_scim() for a in self.attributes],
+            "meta": {"resourceType": "Schema", "location": f"{base_url}/Schemas/{self.id}"},
+        }
+
+
+def _multi(name, *, types=(), description="", extra=(), value_type="string", ref_types=()):
+    """A multi-valued complex attribute with the usual value/display/type/primary quartet."""
+    subs = [
+        Attribute(
+            "value", type=value_type, reference_types=ref_types, description=f"The {name} value."
+        ),
+        Attribute("display", description="A human-readable name, primarily used for display."),
+        Attribute("type", canonical_values=tuple(types), description="A label for the function."),
+        Attribute("primary", type="boolean", description="The primary value of the attribute."),
+        *extra,
+    ]
+    return Attribute(
+        name, type="complex", multi_valued=True, description=description, sub_attributes=tuple(subs)
+    )
+
+
+_ADDRESS_SUBS = tuple(
+    Attribute(n, description=d)
+    for n, d in [
+        ("formatted", "The full mailing address, formatted for display."),
+        ("streetAddress", "The full street address component."),
+        ("locality", "The city or locality component."),
+        ("region", "The state or region component."),
+        ("postalCode", "The zip code or postal code component."),
+        ("country", "The country name component (ISO 3166-1 alpha-2)."),
+        ("type", "A label indicating the address' function."),
+    ]
+) + (Attribute("primary", type="boolean", description="The primary mailing address."),)
+
+_GROUP_REF = Attribute(
+    "groups",
+    type="complex",
+    multi_valued=True,
+    mutability="readOnly",
+    description="Groups to which the user belongs (computed; read-only).",
+    sub_attributes=(
+        Attribute("value", mutability="readOnly", description="The identifier of the group."),
+        Attribute(
+            "$ref",
+            type="reference",
+            mutability="readOnly",
+            reference_types=("User", "Group"),
+            description="The URI of the group.",
+        ),
+        Attribute("display", mutability="readOnly", description="The group's displayName."),
+        Attribute(
+            "type",
+            mutability="readOnly",
+            canonical_values=("direct", "indirect"),
+            description="Direct or indirect membership.",
+        ),
+    ),
+)
+
+USER_SCHEMA = Schema(
+    id=CORE_USER,
+    name="User",
+    description="User Account",
+    attributes=(
+        Attribute(
+            "userName",
+            required=True,
+            uniqueness="server",
+            description="Unique identifier for the User, used to sign in.",
+        ),
+        Attribute(
+            "name",
+            type="complex",
+            description="The components of the user's real name.",
+            sub_attributes=tuple(
+                Attribute(n, description=f"The {n} component of the name.")
+                for n in (
+                    "formatted",
+                    "familyName",
+                    "givenName",
+                    "middleName",
+                    "honorificPrefix",
+                    "honorificSuffix",
+                )
+            ),
+        ),
+        Attribute("displayName", description="The name of the User, suitable for display."),
+        Attribute("nickName", description="The casual way to address the user."),
+        Attribute(
+            "profileUrl",
+            type="reference",
+            reference_types=("external",),
+            description="A fully qualified URL to the User's online profile.",
+        ),
+        Attribute("title", description="The user's title, such as 'Vice President'."),
+        Attribute(
+            "userType", description="The relationship between the organization and the user."
+        ),
+        Attribute(
+            "preferredLanguage", description="The User's preferred written or spoken language."
+        ),
+        Attribute("locale", description="The User's default location for localisation."),
+        Attribute("timezone", description="The User's time zone (IANA name)."),
+        Attribute("active", type="boolean", description="The User's administrative status."),
+        Attribute(
+            "password",
+            mutability="writeOnly",
+            returned="never",
+            description="The User's cleartext password (write-only; stored hashed).",
+        ),
+        _multi("emails", types=("work", "home", "other"), description="Email addresses."),
+        _multi(
+            "phoneNumbers",
+            types=("work", "home", "mobile", "fax", "pager", "other"),
+            description="Phone numbers.",
+        ),
+        _multi(
+            "ims",
+            types=("aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"),
+            description="Instant messaging addresses.",
+        ),
+        _multi(
+            "photos",
+            types=("photo", "thumbnail"),
+            value_type="reference",
+            ref_types=("external",),
+            description="URLs of photos of the User.",
+        ),
+        Attribute(
+            "addresses",
+            type="complex",
+            multi_valued=True,
+            description="Physical mailing addresses.",
+            sub_attributes=_ADDRESS_SUBS,
+        ),
+        _GROUP_REF,
+        _multi("entitlements", description="Entitlements of the User."),
+        _multi("roles", description="Roles of the User."),
+        _multi("x509Certificates", value_type="binary", description="X.509 certificates."),
+    ),
+)
+
+ENTERPRISE_USER_SCHEMA = Schema(
+    id=ENTERPRISE_USER,
+    name="EnterpriseUser",
+    description="Enterprise User",
+    attributes=(
+        Attribute("employeeNumber", description="Numeric or alphanumeric employee identifier."),
+        Attribute("costCenter", description="Name of a cost center."),
+        Attribute("organization", description="Name of an organization."),
+        Attribute("division", description="Name of a division."),
+        Attribute("department", description="Name of a department."),
+        Attribute(
+            "manager",
+            type="complex",
+            description="The User's manager.",
+            sub_attributes=(
+                Attribute("value", description="The id of the manager's User resource."),
+                Attribute(
+                    "$ref",
+                    type="reference",
+                    reference_types=("User",),
+                    description="The URI of the manager's User resource.",
+                ),
+                Attribute(
+                    "displayName",
+                    mutability="readOnly",
+                    description="The displayName of the manager.",
+                ),
+            ),
+        ),
+    ),
+)
+
+GROUP_SCHEMA = Schema(
+    id=CORE_GROUP,
+    name="Group",
+    description="Group",
+    attributes=(
+        Attribute(
+            "displayName",
+            required=True,
+            uniqueness="server",
+            description="A human-readable name for the Group.",
+        ),
+        Attribute(
+            "members",
+            type="complex",
+            multi_valued=True,
+            description="A list of members of the Group.",
+            sub_attributes=(
+                Attribute("value", mutability="immutable", description="Identifier of the member."),
+                Attribute(
+                    "$ref",
+                    type="reference",
+                    mutability="immutable",
+                    reference_types=("User", "Group"),
+                    description="The URI of the member resource.",
+                ),
+                Attribute(
+                    "display", mutability="readOnly", description="The member's display name."
+                ),
+                Attribute(
+                    "type",
+                    mutability="immutable",
+                    canonical_values=("User", "Group"),
+                    description="The type of the member.",
+                ),
+            ),
+        ),
+    ),
+)
+
+#: Attributes every resource has (RFC 7643 §3.1), resolved before any schema.
+COMMON_ATTRIBUTES = (
+    Attribute(
+        "id",
+        mutability="readOnly",
+        returned="always",
+        uniqueness="server",
+        case_exact=True,
+        description="Unique identifier of the resource, assigned by the service provider.",
+    ),
+    Attribute(
+        "externalId",
+        case_exact=True,
+        description="Identifier of the resource as defined by the provisioning client.",
+    ),
+    Attribute(
+        "meta",
+        type="complex",
+        mutability="readOnly",
+        description="Resource metadata.",
+        sub_attributes=(
+            Attribute("resourceType", mutability="readOnly", case_exact=True),
+            Attribute("created", type="dateTime", mutability="readOnly"),
+            Attribute("lastModified", type="dateTime", mutability="readOnly"),
+            Attribute(
+                "location", type="reference", mutability="readOnly", reference_types=("uri",)
+            ),
+            Attribute("version", mutability="readOnly", case_exact=True),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    name: str
+    endpoint: str
+    schema: Schema
+    extensions: tuple[Schema, ...] = ()
+    description: str = ""
+
+    def to_scim(self, base_url: str) -> dict:
+        return {
+            "schemas": [RESOURCE_TYPE],
+            "id": self.name,
+            "name": self.name,
+            "endpoint": self.endpoint,
+            "description": self.description,
+            "schema": self.schema.id,
+            "schemaExtensions": [{"schema": e.id, "required": False} for e in self.extensions],
+            "meta": {
+                "resourceType": "ResourceType",
+                "location": f"{base_url}/ResourceTypes/{self.name}",
+            },
+        }
+
+
+USER_RESOURCE = ResourceType(
+    "User", "/Users", USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,), "User Account"
+)
+GROUP_RESOURCE = ResourceType("Group", "/Groups", GROUP_SCHEMA, (), "Group")
+RESOURCE_TYPES = (USER_RESOURCE, GROUP_RESOURCE)
+SCHEMAS = (USER_SCHEMA, GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA)
+
+
+def schema_by_id(schema_id: str) -> Schema | None:
+    lowered = schema_id.lower()
+    return next((s for s in SCHEMAS if s.id.lower() == lowered), None)
+
+
+def is_custom_extension(urn: str) -> bool:
+    """``urn:ietf:params:scim:schemas:extension:<Name>:2.0:User`` other than the enterprise one,
+    the shape Azure AD uses for custom extension attributes."""
+    lowered = urn.lower()
+    return (
+        lowered.startswith(CUSTOM_EXTENSION_PREFIX)
+        and lowered != ENTERPRISE_USER.lower()
+        and (lowered.endswith(":2.0:user") or lowered.endswith(":2.0:group"))
+    )
