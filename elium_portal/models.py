@@ -62,9 +62,25 @@ class Tenant(models.Model):
     users and groups — belongs to exactly one tenant, and its URL is ``/t/<slug>``."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
+    class ScimCompatibility(models.TextChoices):
+        AZURE_AD = "azure", "Azure-AD-tolerant"
+        STRICT = "strict", "Strict RFC 7643/7644"
+
     slug = models.CharField(max_length=40, unique=True, validators=[validate_tenant_slug])
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    scim_enabled = models.BooleanField(
+        "SCIM provisioning enabled",
+        default=True,
+        help_text="While off, every SCIM request is refused with a SCIM error.",
+    )
+    scim_compatibility = models.CharField(
+        "SCIM compatibility policy",
+        max_length=20,
+        choices=ScimCompatibility.choices,
+        default=ScimCompatibility.AZURE_AD,
+    )
 
     objects = TenantQuerySet.as_manager()
 
@@ -110,3 +126,100 @@ class Membership(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class ScimTokenQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> ScimTokenQuerySet:
+        return self.filter(tenant=tenant)
+
+    def usable(self, now) -> ScimTokenQuerySet:
+        """Not revoked and not expired at ``now``."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ScimToken(models.Model):
+    """A long-lived bearer token that lets a provisioning client (Azure AD) call the tenant's
+    SCIM API. Only a key id and an HMAC-SHA256 digest (peppered with ``TOKEN_PEPPER``) are
+    stored; the token itself is shown once, when it is issued."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_tokens")
+    key_id = models.CharField(max_length=16, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    last4 = models.CharField(max_length=4, editable=False)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by_label = models.CharField(max_length=150, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = ScimTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SCIM secret token"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.display_prefix
+
+    @property
+    def display_prefix(self) -> str:
+        """What identifies the token on screen: its public key id and last four characters."""
+        from elium_portal.services.tokens import TOKEN_PREFIX
+
+        return f"{TOKEN_PREFIX}{self.key_id}_…{self.last4}"
+
+    def is_usable(self, now) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class ScimTokenAddress(models.Model):
+    """The IP addresses a token has been used from, so the first use from a new address is
+    recorded once in the security log."""
+
+    token = models.ForeignKey(ScimToken, on_delete=models.CASCADE, related_name="addresses")
+    ip = models.GenericIPAddressField()
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "ip"], name="scim_token_address_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ip} for {self.token}"
+
+
+class AuditEvent(models.Model):
+    """A security-relevant change of a tenant (token issued, revoked, SCIM switched on or off,
+    a token first used from a new address), with who did it, when and from where."""
+
+    class Action(models.TextChoices):
+        TOKEN_GENERATED = "token.generated", "Secret token generated"
+        TOKEN_REGENERATED = "token.regenerated", "Secret token regenerated"
+        TOKEN_REVOKED = "token.revoked", "Secret token revoked"
+        TOKEN_NEW_ADDRESS = "token.new_address", "Secret token used from a new IP address"
+        SCIM_ENABLED = "scim.enabled", "SCIM provisioning enabled"
+        SCIM_DISABLED = "scim.disabled", "SCIM provisioning disabled"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    action = models.CharField(max_length=40, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, blank=True, default="")
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor_label or 'system'}"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from elium_portal.models import Membership, Tenant
+from elium_portal.models import AuditEvent, Membership, ScimToken, Tenant
 
 
 def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
@@ -20,3 +22,36 @@ def membership_get(*, tenant: Tenant, user) -> Membership | None:
     if not user.is_authenticated:
         return None
     return Membership.objects.filter(tenant=tenant, user=user).select_related("tenant").first()
+
+
+def membership_list(*, tenant: Tenant) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(tenant=tenant).select_related("user").order_by("user__username")
+    )
+
+
+@dataclass(frozen=True)
+class TenantTokens:
+    """The token the Security page shows, and older ones still inside their grace period."""
+
+    current: ScimToken | None
+    in_grace: list[ScimToken]
+
+
+def scim_token_list(*, tenant: Tenant, now) -> TenantTokens:
+    usable = list(
+        ScimToken.objects.for_tenant(tenant)
+        .usable(now)
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+    return TenantTokens(current=usable[0] if usable else None, in_grace=usable[1:])
+
+
+def scim_token_get(*, tenant: Tenant, key_id: str) -> ScimToken | None:
+    """A token of ``tenant`` by key id; None for another tenant's (fails closed)."""
+    return ScimToken.objects.for_tenant(tenant).filter(key_id=key_id).first()
+
+
+def audit_event_list(*, tenant: Tenant, limit: int = 50) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(tenant=tenant).order_by("-created_at", "-id")[:limit])

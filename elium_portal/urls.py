@@ -2,9 +2,34 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from elium_portal import views
+
+tenant_patterns = [
+    path("", views.TenantHomeView.as_view(), name="tenant-home"),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("settings/", views.SettingsGeneralView.as_view(), name="settings"),
+    path("settings/members/", views.SettingsMembersView.as_view(), name="settings-members"),
+    path("settings/security/", views.SecurityView.as_view(), name="settings-security"),
+    path("settings/security/scim/", views.ScimSwitchView.as_view(), name="security-scim-switch"),
+    path(
+        "settings/security/token/generate/",
+        views.TokenGenerateView.as_view(),
+        name="security-token-generate",
+    ),
+    path(
+        "settings/security/token/regenerate/",
+        views.TokenGenerateView.as_view(regenerate=True),
+        name="security-token-regenerate",
+    ),
+    path(
+        "settings/security/token/<str:key_id>/revoke/",
+        views.TokenRevokeView.as_view(),
+        name="security-token-revoke",
+    ),
+    path("scim/v2/", include("scim_api.urls")),
+]
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
@@ -12,7 +37,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("t/<slug:slug>/", views.TenantHomeView.as_view(), name="tenant-home"),
+    path("t/<slug:slug>/", include(tenant_patterns)),
 ]
 
 admin.site.site_header = "Elium Portal support"

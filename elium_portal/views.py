@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import DatabaseError, connection
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
 
-from elium_portal.access import TenantMemberRequiredMixin
-from elium_portal.selectors import tenant_list_for_user
+from elium_portal import clock
+from elium_portal.access import TenantAdminRequiredMixin, TenantMemberRequiredMixin
+from elium_portal.forms import GenerateTokenForm, RegenerateTokenForm, ScimSwitchForm
+from elium_portal.selectors import (
+    audit_event_list,
+    membership_list,
+    scim_token_get,
+    scim_token_list,
+    tenant_list_for_user,
+)
+from elium_portal.services.tokens import (
+    scim_token_issue,
+    scim_token_revoke,
+    tenant_scim_set_enabled,
+)
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
@@ -57,3 +74,130 @@ def healthz(request):
             "last_heartbeat_age_seconds": round(age, 1),
         }
     return JsonResponse(body)
+
+
+class ProfileView(TenantMemberRequiredMixin, TemplateView):
+    """My Profile: who I am on this platform; the way to Settings."""
+
+    template_name = "elium_portal/profile.html"
+
+
+class SettingsMixin(TenantMemberRequiredMixin):
+    """Pages of the Settings area share its left-hand menu; ``settings_page`` marks the entry."""
+
+    settings_page = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["settings_page"] = self.settings_page
+        return context
+
+
+class SettingsGeneralView(SettingsMixin, TemplateView):
+    template_name = "elium_portal/settings/general.html"
+    settings_page = "general"
+
+
+class SettingsMembersView(SettingsMixin, TemplateView):
+    template_name = "elium_portal/settings/members.html"
+    settings_page = "members"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["memberships"] = membership_list(tenant=self.tenant)
+        return context
+
+
+class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
+    """Settings › ADVANCED › Security: the tenant URL, the SCIM switch and the Secret token."""
+
+    template_name = "elium_portal/settings/security.html"
+    settings_page = "security"
+    http_method_names = ["get"]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        now = clock.now()
+        tokens = scim_token_list(tenant=self.tenant, now=now)
+        context.update(
+            now=now,
+            current_token=tokens.current,
+            grace_tokens=tokens.in_grace,
+            audit_events=audit_event_list(tenant=self.tenant, limit=25),
+            generate_form=kwargs.get("generate_form") or GenerateTokenForm(),
+            regenerate_form=kwargs.get("regenerate_form") or RegenerateTokenForm(),
+        )
+        return context
+
+
+def _client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class TokenGenerateView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
+    """Issues a token and shows it once, in this response only (never stored, never redirected
+    through a session), with ``Cache-Control: no-store``."""
+
+    template_name = "elium_portal/settings/security.html"
+    settings_page = "security"
+    http_method_names = ["post"]
+    regenerate = False
+
+    def post(self, request, *args, **kwargs):
+        form_class = RegenerateTokenForm if self.regenerate else GenerateTokenForm
+        form = form_class(request.POST)
+        if not form.is_valid():
+            key = "regenerate_form" if self.regenerate else "generate_form"
+            view = SecurityView(request=request, kwargs=kwargs, args=args)
+            view.tenant, view.membership = self.tenant, self.membership
+            return view.render_to_response(view.get_context_data(**{key: form}), status=400)
+        issued = scim_token_issue(
+            tenant=self.tenant,
+            actor=request.user,
+            expires_at=form.cleaned_data["expires_at"],
+            replace=form.cleaned_data["old_token_stops"] if self.regenerate else None,
+            ip=_client_ip(request),
+        )
+        view = SecurityView(request=request, kwargs=kwargs, args=args)
+        view.tenant, view.membership = self.tenant, self.membership
+        context = view.get_context_data(new_token=issued.plaintext)
+        context["new_token"] = issued.plaintext
+        response = view.render_to_response(context)
+        add_never_cache_headers(response)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class TokenRevokeView(TenantAdminRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, slug, key_id):
+        token = scim_token_get(tenant=self.tenant, key_id=key_id)
+        if token is None:
+            raise Http404("No such token")
+        scim_token_revoke(
+            tenant=self.tenant, token=token, actor=request.user, ip=_client_ip(request)
+        )
+        messages.success(
+            request, f"The token {token.display_prefix} was revoked. It no longer works."
+        )
+        return redirect("settings-security", slug=self.tenant.slug)
+
+
+class ScimSwitchView(TenantAdminRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, slug):
+        form = ScimSwitchForm(request.POST)
+        form.is_valid()
+        enabled = form.cleaned_data.get("enabled", False)
+        if tenant_scim_set_enabled(
+            tenant=self.tenant, enabled=enabled, actor=request.user, ip=_client_ip(request)
+        ):
+            messages.success(
+                request,
+                "SCIM provisioning is enabled."
+                if enabled
+                else "SCIM provisioning is disabled. Every SCIM request is now refused.",
+            )
+        return redirect("settings-security", slug=self.tenant.slug)

@@ -56,3 +56,39 @@ def browser_type_launch_args():
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 860}}
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """The local-memory cache (token address throttling) must not leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class Clock:
+    """A controllable clock for the Elium side (``elium_portal.clock.now``)."""
+
+    def __init__(self, start):
+        self.current = start
+
+    def __call__(self):
+        return self.current
+
+    def advance(self, **kwargs):
+        import datetime as dt
+
+        self.current += dt.timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    from django.utils import timezone
+
+    from elium_portal import clock as clock_module
+
+    fake = Clock(timezone.now())
+    monkeypatch.setattr(clock_module, "now", fake)
+    return fake

@@ -59,6 +59,16 @@
     }
   });
 
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+  });
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("dialog[data-open-on-load]").forEach(function (d) {
+      if (d.showModal) d.showModal();
+    });
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {
       document.querySelectorAll("[data-menu-panel]").forEach(function (p) { p.hidden = true; });

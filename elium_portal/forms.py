@@ -1,0 +1,60 @@
+"""Console forms of the Elium side."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+
+from elium_portal import clock
+from elium_portal.services.tokens import GRACE_PERIODS
+
+
+class TokenExpiryField(forms.DateField):
+    """An optional expiry date; the token stops working at the start of that day (UTC)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            required=False,
+            widget=forms.DateInput(attrs={"type": "date"}),
+            label="Expires on (optional)",
+            help_text="Leave empty for a token that does not expire. Azure AD quarantines the "
+            "job when its token expires.",
+            **kwargs,
+        )
+
+    def clean(self, value):
+        day = super().clean(value)
+        if day is None:
+            return None
+        expires = dt.datetime.combine(day, dt.time.min, tzinfo=dt.UTC)
+        if expires <= clock.now():
+            raise forms.ValidationError("The expiry date must be in the future.")
+        return expires
+
+
+class GenerateTokenForm(forms.Form):
+    expires_at = TokenExpiryField()
+
+
+class RegenerateTokenForm(forms.Form):
+    old_token_stops = forms.ChoiceField(
+        label="When should the current token stop working?",
+        choices=[
+            ("immediately", "Immediately"),
+            ("1h", "In 1 hour"),
+            ("24h", "In 24 hours"),
+        ],
+        initial="immediately",
+        widget=forms.RadioSelect,
+    )
+    expires_at = TokenExpiryField()
+
+    def clean_old_token_stops(self):
+        value = self.cleaned_data["old_token_stops"]
+        assert value in GRACE_PERIODS
+        return value
+
+
+class ScimSwitchForm(forms.Form):
+    enabled = forms.BooleanField(required=False)

@@ -1,0 +1,136 @@
+"""The one base class of every SCIM endpoint: SCIM media type in and out, bearer
+authentication bound to the tenant in the URL, SCIM error bodies for every failure, and the
+tenant resolved once."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from elium_portal.models import Tenant
+from scim_api.authentication import ScimBearerAuthentication
+from scim_api.errors import ScimError
+from scim_api.policy import POLICIES, CompatibilityPolicy
+
+logger = logging.getLogger(__name__)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+
+
+class ScimJSONParser(JSONParser):
+    media_type = SCIM_MEDIA_TYPE
+
+
+class ScimJSONRenderer(JSONRenderer):
+    media_type = SCIM_MEDIA_TYPE
+    charset = "utf-8"
+
+
+class ScimJSONAcceptingRenderer(JSONRenderer):
+    """Lets clients that ask for ``application/json`` get the same body."""
+
+
+class TenantScimEnabled(BasePermission):
+    message = "SCIM provisioning is disabled for this tenant."
+
+    def has_permission(self, request, view) -> bool:
+        # Authentication already failed with a 401 unless a token of this tenant was given.
+        if request.auth is None:
+            return False
+        if not request.auth.tenant.scim_enabled:
+            raise ScimError(
+                "SCIM provisioning is disabled for this tenant. An administrator can enable it "
+                "in Settings › Security.",
+                status=403,
+            )
+        return True
+
+
+class ScimView(APIView):
+    parser_classes = [ScimJSONParser, JSONParser]
+    renderer_classes = [ScimJSONRenderer, ScimJSONAcceptingRenderer]
+    authentication_classes = [ScimBearerAuthentication]
+    permission_classes = [TenantScimEnabled]
+    #: Set by ``initial()``: the tenant of the authenticated token (= the tenant in the URL).
+    tenant: Tenant
+    policy: CompatibilityPolicy
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.tenant = request.auth.tenant
+        self.policy = POLICIES[self.tenant.scim_compatibility]
+
+    @property
+    def base_url(self) -> str:
+        return self.tenant.scim_base_url
+
+    def get_exception_handler(self):
+        return scim_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # Errors and bodies are always SCIM JSON, even when content negotiation failed.
+        if response.get("Content-Type", "").startswith("application/json") and not (
+            request.META.get("HTTP_ACCEPT", "").startswith("application/json")
+        ):
+            response["Content-Type"] = f"{SCIM_MEDIA_TYPE}; charset=utf-8"
+        return response
+
+
+def scim_error_response(error: ScimError) -> Response:
+    response = Response(error.to_scim(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
+def scim_exception_handler(exc, context):
+    """Every exception of a SCIM view → an RFC 7644 §3.12 error body. Unexpected exceptions are
+    logged with their traceback server-side and answered with a 500 that reveals nothing."""
+    if isinstance(exc, ScimError):
+        return scim_error_response(exc)
+    if isinstance(exc, Http404):
+        return scim_error_response(ScimError("Resource not found.", status=404))
+    if isinstance(exc, exceptions.AuthenticationFailed | exceptions.NotAuthenticated):
+        view = context.get("view")
+        error = ScimError(str(exc.detail), status=401)
+        response = scim_error_response(error)
+        if view is not None:
+            response["WWW-Authenticate"] = view.get_authenticate_header(context["request"])
+        return response
+    if isinstance(exc, exceptions.ParseError):
+        return scim_error_response(
+            ScimError(
+                f"The request body is not valid JSON: {exc.detail}", scim_type="invalidSyntax"
+            )
+        )
+    if isinstance(exc, exceptions.UnsupportedMediaType):
+        return scim_error_response(
+            ScimError(
+                f"Unsupported Content-Type {exc.detail!s}. Send application/scim+json.", status=415
+            )
+        )
+    if isinstance(exc, exceptions.MethodNotAllowed):
+        return scim_error_response(ScimError(str(exc.detail), status=405))
+    if isinstance(exc, exceptions.NotAcceptable):
+        return scim_error_response(ScimError(str(exc.detail), status=406))
+    if isinstance(exc, exceptions.Throttled):
+        error = ScimError("Too many requests.", status=429)
+        if exc.wait:
+            error.headers["Retry-After"] = str(int(exc.wait))
+        return scim_error_response(error)
+    if isinstance(exc, exceptions.PermissionDenied):
+        return scim_error_response(ScimError(str(exc.detail), status=403))
+    if isinstance(exc, exceptions.APIException):
+        return scim_error_response(ScimError(str(exc.detail), status=exc.status_code))
+    logger.exception("Unhandled error in SCIM endpoint")
+    detail = "Internal server error." if not settings.DEBUG else f"{exc.__class__.__name__}"
+    return scim_error_response(ScimError(detail, status=status.HTTP_500_INTERNAL_SERVER_ERROR))

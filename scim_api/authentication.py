@@ -1,0 +1,57 @@
+"""Bearer-token authentication bound to the tenant in the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
+
+from elium_portal.models import ScimToken, Tenant
+from elium_portal.services.tokens import scim_token_authenticate
+
+INVALID = "The bearer token is missing, invalid, expired or revoked for this tenant."
+
+
+@dataclass(frozen=True)
+class ScimClient:
+    """The authenticated caller of the SCIM API: a token of one tenant, not a person."""
+
+    token: ScimToken
+
+    @property
+    def tenant(self) -> Tenant:
+        return self.token.tenant
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __str__(self) -> str:
+        return f"SCIM client {self.token.display_prefix}"
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class ScimBearerAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>`` → the token's tenant. The tenant in the URL must be the
+    token's tenant; anything else is a 401 with ``WWW-Authenticate: Bearer`` and the same detail,
+    so a caller learns nothing about which part was wrong."""
+
+    def authenticate(self, request):
+        header = get_authorization_header(request).split()
+        if not header or header[0].lower() != b"bearer" or len(header) != 2:
+            raise AuthenticationFailed(INVALID)
+        try:
+            plaintext = header[1].decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise AuthenticationFailed(INVALID) from exc
+        token = scim_token_authenticate(plaintext=plaintext, ip=client_ip(request))
+        slug = (request.parser_context or {}).get("kwargs", {}).get("slug")
+        if token is None or token.tenant.slug != slug:
+            raise AuthenticationFailed(INVALID)
+        return ScimClient(token), token
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="SCIM"'

@@ -1,0 +1,136 @@
+"""Bearer authentication of the SCIM API: 401s, tenant binding, the disabled switch, and no
+token in any log line."""
+
+import logging
+
+import pytest
+
+from elium_portal.services.tokens import scim_token_issue, tenant_scim_set_enabled
+from tests.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+SPC = "/t/{slug}/scim/v2/ServiceProviderConfig"
+
+
+def get(client, slug, token=None, header=None):
+    headers = {}
+    if header is not None:
+        headers["HTTP_AUTHORIZATION"] = header
+    elif token is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return client.get(SPC.format(slug=slug), **headers)
+
+
+def assert_scim_401(response):
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    assert response["Content-Type"].startswith("application/scim+json")
+    body = response.json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert body["status"] == "401"
+    return body
+
+
+def test_valid_token_reaches_the_endpoint(client):
+    tenant = TenantFactory()
+    issued = scim_token_issue(tenant=tenant)
+
+    response = get(client, tenant.slug, issued.plaintext)
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/scim+json")
+    assert response.json()["patch"] == {"supported": True}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Bearer a b",
+        "Token abc",
+        "Bearer elium_scim_unknownkey00_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    ],
+)
+def test_missing_or_malformed_credentials_are_401(client, header):
+    tenant = TenantFactory()
+    scim_token_issue(tenant=tenant)
+
+    assert_scim_401(get(client, tenant.slug, header=header))
+
+
+def test_unknown_key_and_wrong_secret_get_the_same_answer(client):
+    tenant = TenantFactory()
+    issued = scim_token_issue(tenant=tenant)
+    wrong_secret = issued.plaintext[:-4] + (
+        "AAAA" if not issued.plaintext.endswith("AAAA") else "BBBB"
+    )
+    unknown_key = "elium_scim_zzzzzzzzzzzz_" + issued.plaintext.rsplit("_", 1)[-1]
+
+    first = assert_scim_401(get(client, tenant.slug, wrong_secret))
+    second = assert_scim_401(get(client, tenant.slug, unknown_key))
+
+    assert first == second
+
+
+def test_token_of_another_tenant_is_401(client):
+    mine, other = TenantFactory(), TenantFactory()
+    issued = scim_token_issue(tenant=other)
+
+    assert_scim_401(get(client, mine.slug, issued.plaintext))
+    assert_scim_401(get(client, "no-such-tenant", issued.plaintext))
+
+
+def test_disabled_tenant_refuses_every_request_with_a_scim_error(client):
+    tenant = TenantFactory()
+    issued = scim_token_issue(tenant=tenant)
+    tenant_scim_set_enabled(tenant=tenant, enabled=False)
+
+    response = get(client, tenant.slug, issued.plaintext)
+
+    assert response.status_code == 403
+    body = response.json()
+    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert "disabled for this tenant" in body["detail"]
+
+
+def test_no_token_ever_appears_in_logs_or_error_bodies(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    tenant = TenantFactory()
+    issued = scim_token_issue(tenant=tenant)
+    other = TenantFactory()
+
+    bodies = [
+        get(client, tenant.slug, issued.plaintext).content,
+        get(client, other.slug, issued.plaintext).content,
+        get(client, tenant.slug, issued.plaintext + "x").content,
+    ]
+    tenant_scim_set_enabled(tenant=tenant, enabled=False)
+    bodies.append(get(client, tenant.slug, issued.plaintext).content)
+
+    secret = issued.plaintext.rsplit("_", 1)[-1]
+    assert all(secret.encode() not in body for body in bodies)
+    assert secret not in caplog.text
+    assert issued.plaintext not in caplog.text
+
+
+def test_discovery_endpoints_answer_with_a_token(client):
+    tenant = TenantFactory()
+    token = scim_token_issue(tenant=tenant).plaintext
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    base = f"/t/{tenant.slug}/scim/v2"
+
+    types = client.get(f"{base}/ResourceTypes", **auth).json()
+    schemas = client.get(f"{base}/Schemas", **auth).json()
+
+    assert {r["name"] for r in types["Resources"]} == {"User", "Group"}
+    assert types["totalResults"] == 2
+    assert len(schemas["Resources"]) == 3
+    user_schema = client.get(
+        f"{base}/Schemas/urn:ietf:params:scim:schemas:core:2.0:User", **auth
+    ).json()
+    assert user_schema["name"] == "User"
+    assert client.get(f"{base}/Schemas/urn:nope", **auth).status_code == 404
