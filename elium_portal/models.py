@@ -75,6 +75,19 @@ class Tenant(models.Model):
         default=True,
         help_text="While off, every SCIM request is refused with a SCIM error.",
     )
+
+    class ScimRequestLogLevel(models.TextChoices):
+        OFF = "off", "Off"
+        ERRORS = "errors", "Errors only"
+        ALL = "all", "All requests"
+
+    scim_request_log_level = models.CharField(
+        "SCIM request log",
+        max_length=10,
+        choices=ScimRequestLogLevel.choices,
+        default=ScimRequestLogLevel.ERRORS,
+        help_text="Which inbound SCIM requests are kept for support.",
+    )
     scim_compatibility = models.CharField(
         "SCIM compatibility policy",
         max_length=20,

@@ -131,3 +131,35 @@ class ScimGroupMember(models.Model):
     @property
     def member_id(self):
         return self.user_id or self.member_group_id
+
+
+class ScimRequestLog(models.Model):
+    """One inbound SCIM request, kept for support staff to diagnose a customer's provisioning
+    (what Azure AD sent, what we answered). Bodies are redacted and truncated; the bearer token
+    is never recorded. Pruned after ``SCIM_REQUEST_LOG_DAYS`` days."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.CASCADE, related_name="scim_requests", null=True, blank=True
+    )
+    created_at = models.DateTimeField()
+    request_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    token_prefix = models.CharField(max_length=60, blank=True, default="")
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    query = models.TextField(blank=True, default="")
+    status = models.PositiveSmallIntegerField()
+    duration_ms = models.FloatField()
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    request_body = models.TextField(blank=True, default="")
+    response_body = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name = "inbound SCIM request"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="scim_request_recent"),
+            models.Index(fields=["created_at"], name="scim_request_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} → {self.status}"

@@ -5,6 +5,8 @@ tenant resolved once."""
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 
 from django.conf import settings
 from django.http import Http404
@@ -16,9 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from elium_portal.models import Tenant
-from scim_api.authentication import ScimBearerAuthentication
+from scim_api import ratelimit
+from scim_api.authentication import ScimBearerAuthentication, client_ip
 from scim_api.errors import ScimError
 from scim_api.policy import POLICIES, CompatibilityPolicy
+from scim_api.request_log import scim_request_record, should_log
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +67,79 @@ class ScimView(APIView):
     tenant: Tenant
     policy: CompatibilityPolicy
 
+    #: False for views that only hand the request on to another SCIM view (which logs it).
+    log_requests = True
+
+    def dispatch(self, request, *args, **kwargs):
+        started = time.perf_counter()
+        request_id = uuid.uuid4()
+        too_big = self._too_big(request)
+        if too_big:
+            # Refuse before anything reads the body into memory.
+            self.args, self.kwargs, self.headers = args, kwargs, self.default_response_headers
+            drf_request = self.initialize_request(request, *args, **kwargs)
+            self.request = drf_request
+            response = self.finalize_response(
+                drf_request, scim_error_response(too_big), *args, **kwargs
+            )
+        else:
+            # Read (and cache) the body now so the log can show it after DRF has parsed it.
+            _ = request.body
+            response = super().dispatch(request, *args, **kwargs)
+        response["X-Request-Id"] = str(request_id)
+        if self.log_requests:
+            self._log(
+                request, response, kwargs.get("slug"), started, request_id, skip_body=bool(too_big)
+            )
+        return response
+
+    def _too_big(self, request) -> ScimError | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        limit = settings.SCIM_MAX_REQUEST_BYTES
+        if length > limit:
+            return ScimError(
+                f"The request body is {length} bytes; the limit is {limit} bytes.",
+                status=413,
+            )
+        return None
+
+    def _log(self, request, response, slug, started, request_id, *, skip_body) -> None:
+        token = getattr(getattr(self, "request", None), "_auth", None)
+        tenant = token.tenant if token is not None else None
+        if tenant is None and slug:
+            tenant = Tenant.objects.filter(slug=slug).first()
+        if not should_log(tenant, response.status_code):
+            return
+        if hasattr(response, "render") and not response.is_rendered:
+            response.render()
+        scim_request_record(
+            tenant=tenant,
+            token_prefix=token.display_prefix if token is not None else "",
+            method=request.method,
+            path=request.path,
+            query=request.META.get("QUERY_STRING", ""),
+            status=response.status_code,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            client_ip=client_ip(request),
+            request_id=request_id,
+            request_body=None if skip_body else request.body,
+            response_body=getattr(response, "content", b""),
+        )
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         self.tenant = request.auth.tenant
         self.policy = POLICIES[self.tenant.scim_compatibility]
+        wait = ratelimit.take(request.auth.pk)
+        if wait is not None:
+            raise ScimError(
+                "Too many requests for this token; retry later.",
+                status=429,
+                headers={"Retry-After": str(int(wait))},
+            )
 
     @property
     def base_url(self) -> str:

@@ -1,0 +1,393 @@
+"""Users and Groups endpoints (RFC 7644 §3.2–3.6): list/filter, search, create, read, replace,
+modify, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from rest_framework import status
+from rest_framework.response import Response
+
+from scim_api import selectors
+from scim_api.api.base import ScimView
+from scim_api.errors import InvalidFilter, InvalidSyntax, InvalidValue, ScimError
+from scim_api.representation import (
+    AttrRef,
+    etag,
+    group_to_scim,
+    parse_attribute_list,
+    project,
+    user_to_scim,
+    wants,
+)
+from scim_api.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, SEARCH_REQUEST
+from scim_api.services import groups as group_services
+from scim_api.services import users as user_services
+
+KNOWN_QUERY_PARAMETERS = {
+    "filter",
+    "startindex",
+    "count",
+    "sortby",
+    "sortorder",
+    "attributes",
+    "excludedattributes",
+}
+
+
+def max_page_size() -> int:
+    return getattr(settings, "SCIM_MAX_PAGE_SIZE", 200)
+
+
+@dataclass(frozen=True)
+class ListParams:
+    filter: str | None
+    start_index: int
+    count: int
+    sort_by: str | None
+    descending: bool
+    attributes: list[AttrRef]
+    excluded: list[AttrRef]
+
+
+def _int(value, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}.") from None
+
+
+def _joined(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        if not all(isinstance(v, str) for v in value):
+            raise InvalidValue("attributes and excludedAttributes must be lists of strings.")
+        return ",".join(value)
+    if isinstance(value, str):
+        return value
+    raise InvalidValue("attributes and excludedAttributes must be strings or lists of strings.")
+
+
+def read_list_params(source: dict, *, core_schema: str) -> ListParams:
+    """Query parameters (GET) or a SearchRequest body (POST /.search), names case-insensitive.
+    ``startIndex`` below 1 means 1 and ``count`` is capped at the advertised maximum
+    (RFC 7644 §3.4.2.4)."""
+    params = {str(k).lower(): v for k, v in source.items()}
+    filter_text = params.get("filter")
+    if filter_text is not None and not isinstance(filter_text, str):
+        raise InvalidValue("filter must be a string.")
+    sort_order = params.get("sortorder") or "ascending"
+    if not isinstance(sort_order, str) or sort_order.lower() not in ("ascending", "descending"):
+        raise InvalidValue("sortOrder must be 'ascending' or 'descending'.")
+    sort_by = params.get("sortby")
+    if sort_by is not None and not isinstance(sort_by, str):
+        raise InvalidValue("sortBy must be a string.")
+    attributes = _joined(params.get("attributes"))
+    excluded = _joined(params.get("excludedattributes"))
+    if attributes and excluded:
+        raise InvalidValue("Use attributes or excludedAttributes, not both.")
+    return ListParams(
+        filter=filter_text or None,
+        start_index=max(1, _int(params.get("startindex"), "startIndex", 1)),
+        count=min(max(0, _int(params.get("count"), "count", max_page_size())), max_page_size()),
+        sort_by=sort_by or None,
+        descending=sort_order.lower() == "descending",
+        attributes=parse_attribute_list(attributes, core_schema=core_schema),
+        excluded=parse_attribute_list(excluded, core_schema=core_schema),
+    )
+
+
+def list_body(page: selectors.Page, resources: list[dict]) -> dict:
+    return {
+        "schemas": [LIST_RESPONSE],
+        "totalResults": page.total,
+        "startIndex": page.start_index,
+        "itemsPerPage": len(resources),
+        "Resources": resources,
+    }
+
+
+class ResourceView(ScimView):
+    """Shared plumbing of the Users and Groups endpoints."""
+
+    resource_type: str
+    core_schema: str
+
+    def check_query_parameters(self, request) -> None:
+        if self.policy.ignore_unknown_query_parameters:
+            return
+        unknown = [k for k in request.query_params if k.lower() not in KNOWN_QUERY_PARAMETERS]
+        if unknown:
+            raise InvalidValue(f"Unknown query parameter {unknown[0]!r}.")
+
+    def projection(self, request) -> ListParams:
+        self.check_query_parameters(request)
+        return read_list_params(request.query_params, core_schema=self.core_schema)
+
+    def body(self, request) -> dict:
+        data = request.data
+        if not isinstance(data, dict):
+            raise InvalidSyntax("The request body must be a JSON object.")
+        return data
+
+    def if_match(self, request) -> str | None:
+        return request.headers.get("If-Match")
+
+    def single(self, request, obj, *, status_code=200, params: ListParams | None = None):
+        params = params or self.projection(request)
+        body = project(
+            self.render([obj], params)[0], attributes=params.attributes, excluded=params.excluded
+        )
+        response = Response(body, status=status_code)
+        response["ETag"] = etag(obj.version)
+        if status_code == status.HTTP_201_CREATED:
+            response["Location"] = body.get("meta", {}).get("location") or self.location(obj)
+        return response
+
+    def location(self, obj) -> str:
+        return f"{self.base_url}/{self.resource_type}s/{obj.id}"
+
+    def not_modified(self, request, obj) -> Response | None:
+        if_none_match = request.headers.get("If-None-Match")
+        if if_none_match and etag(obj.version) in [v.strip() for v in if_none_match.split(",")]:
+            response = Response(status=status.HTTP_304_NOT_MODIFIED)
+            response["ETag"] = etag(obj.version)
+            return response
+        return None
+
+    def search(self, params: ListParams) -> Response:
+        search = selectors.user_search if self.resource_type == "User" else selectors.group_search
+        page = search(
+            tenant=self.tenant,
+            policy=self.policy,
+            filter_text=params.filter,
+            sort_by=params.sort_by,
+            descending=params.descending,
+            start_index=params.start_index,
+            count=params.count,
+        )
+        resources = [
+            project(r, attributes=params.attributes, excluded=params.excluded)
+            for r in self.render(page.items, params)
+        ]
+        return Response(list_body(page, resources))
+
+    def render(self, objs: list, params: ListParams) -> list[dict]:
+        raise NotImplementedError
+
+
+class UserRenderMixin:
+    resource_type = "User"
+    core_schema = CORE_USER
+
+    def render(self, users, params: ListParams) -> list[dict]:
+        ids = [u.id for u in users]
+        groups = (
+            selectors.groups_of_users(tenant=self.tenant, user_ids=ids)
+            if wants(params.attributes, params.excluded, "groups")
+            else {}
+        )
+        managers = selectors.managers_of_users(tenant=self.tenant, users=users)
+        out = []
+        for user in users:
+            body = user_to_scim(user, base_url=self.base_url, groups=groups.get(user.id, []))
+            manager = (body.get(ENTERPRISE_USER) or {}).get("manager")
+            if isinstance(manager, dict) and manager.get("value"):
+                manager["$ref"] = f"{self.base_url}/Users/{manager['value']}"
+                if manager["value"] in managers:
+                    manager["displayName"] = managers[manager["value"]]
+            out.append(body)
+        return out
+
+
+class GroupRenderMixin:
+    resource_type = "Group"
+    core_schema = CORE_GROUP
+
+    def render(self, groups, params: ListParams) -> list[dict]:
+        load_members = wants(params.attributes, params.excluded, "members")
+        members = (
+            selectors.members_of_groups(tenant=self.tenant, group_ids=[g.id for g in groups])
+            if load_members
+            else {}
+        )
+        return [
+            group_to_scim(
+                g, base_url=self.base_url, members=members.get(g.id, []) if load_members else None
+            )
+            for g in groups
+        ]
+
+
+class UsersView(UserRenderMixin, ResourceView):
+    def get(self, request, slug):
+        return self.search(self.projection(request))
+
+    def post(self, request, slug):
+        user = user_services.scim_user_create(
+            tenant=self.tenant, body=self.body(request), policy=self.policy
+        )
+        return self.single(request, user, status_code=status.HTTP_201_CREATED)
+
+
+class UserDetailView(UserRenderMixin, ResourceView):
+    def get(self, request, slug, resource_id):
+        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
+        return self.not_modified(request, user) or self.single(request, user)
+
+    def put(self, request, slug, resource_id):
+        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
+        user = user_services.scim_user_replace(
+            tenant=self.tenant,
+            user=user,
+            body=self.body(request),
+            policy=self.policy,
+            if_match=self.if_match(request),
+        )
+        return self.single(request, user)
+
+    def patch(self, request, slug, resource_id):
+        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
+        user = user_services.scim_user_patch(
+            tenant=self.tenant,
+            user=user,
+            body=self.body(request),
+            policy=self.policy,
+            if_match=self.if_match(request),
+        )
+        return self.single(request, user)
+
+    def delete(self, request, slug, resource_id):
+        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
+        user_services.scim_user_delete(
+            tenant=self.tenant, user=user, if_match=self.if_match(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class GroupsView(GroupRenderMixin, ResourceView):
+    def get(self, request, slug):
+        return self.search(self.projection(request))
+
+    def post(self, request, slug):
+        group = group_services.scim_group_create(
+            tenant=self.tenant, body=self.body(request), policy=self.policy
+        )
+        return self.single(request, group, status_code=status.HTTP_201_CREATED)
+
+
+class GroupDetailView(GroupRenderMixin, ResourceView):
+    def get(self, request, slug, resource_id):
+        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
+        return self.not_modified(request, group) or self.single(request, group)
+
+    def put(self, request, slug, resource_id):
+        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
+        group = group_services.scim_group_replace(
+            tenant=self.tenant,
+            group=group,
+            body=self.body(request),
+            policy=self.policy,
+            if_match=self.if_match(request),
+        )
+        return self.single(request, group)
+
+    def patch(self, request, slug, resource_id):
+        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
+        group = group_services.scim_group_patch(
+            tenant=self.tenant,
+            group=group,
+            body=self.body(request),
+            policy=self.policy,
+            if_match=self.if_match(request),
+        )
+        params = self.projection(request)
+        if params.attributes or params.excluded:
+            return self.single(request, group, params=params)
+        # Azure AD's recommendation: 204, never the (possibly huge) member list.
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["ETag"] = etag(group.version)
+        return response
+
+    def delete(self, request, slug, resource_id):
+        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
+        group_services.scim_group_delete(
+            tenant=self.tenant, group=group, if_match=self.if_match(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SearchView(ResourceView):
+    """``POST /.search`` on a resource endpoint, or at the root across Users and Groups."""
+
+    scope: str | None = None  # "User", "Group" or None for the root
+
+    def post(self, request, slug):
+        body = self.body(request)
+        schemas = body.get("schemas")
+        if not self.policy.ignore_unknown_schemas and schemas != [SEARCH_REQUEST]:
+            raise InvalidValue(f"A search request must have schemas [{SEARCH_REQUEST!r}].")
+        if self.scope == "User":
+            view = UsersView
+        elif self.scope == "Group":
+            view = GroupsView
+        else:
+            return self.search_root(body)
+        delegate = view()
+        delegate.tenant, delegate.policy, delegate.request = self.tenant, self.policy, request
+        params = read_list_params(
+            {k: v for k, v in body.items() if k != "schemas"}, core_schema=view.core_schema
+        )
+        return delegate.search(params)
+
+    def search_root(self, body: dict) -> Response:
+        """Root search: Users first, then Groups, paged as one list (RFC 7644 §3.4.3)."""
+        params = read_list_params(
+            {k: v for k, v in body.items() if k != "schemas"}, core_schema=CORE_USER
+        )
+        resources: list[dict] = []
+        total = 0
+        remaining_start, remaining = params.start_index, params.count
+        failures: list[ScimError] = []
+        for view, search in (
+            (UsersView, selectors.user_search),
+            (GroupsView, selectors.group_search),
+        ):
+            delegate = view()
+            delegate.tenant, delegate.policy = self.tenant, self.policy
+            try:
+                page = search(
+                    tenant=self.tenant,
+                    policy=self.policy,
+                    filter_text=params.filter,
+                    sort_by=params.sort_by,
+                    descending=params.descending,
+                    start_index=remaining_start,
+                    count=remaining,
+                )
+            except InvalidFilter as exc:
+                # An attribute only one resource type has: the other simply has no match.
+                failures.append(exc)
+                continue
+            total += page.total
+            resources += [
+                project(r, attributes=params.attributes, excluded=params.excluded)
+                for r in delegate.render(page.items, params)
+            ]
+            remaining -= len(page.items)
+            remaining_start = max(1, remaining_start - page.total)
+        if len(failures) == 2:
+            raise failures[0]
+        return Response(
+            {
+                "schemas": [LIST_RESPONSE],
+                "totalResults": total,
+                "startIndex": params.start_index,
+                "itemsPerPage": len(resources),
+                "Resources": resources,
+            }
+        )

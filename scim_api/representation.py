@@ -1,0 +1,238 @@
+"""Turning stored resources into SCIM representations, and the ``attributes`` /
+``excludedAttributes`` projection (RFC 7644 §3.4.2.5, §3.9)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+
+from scim_api.errors import ScimError
+from scim_api.models import ScimGroup, ScimUser
+from scim_api.schema import (
+    CORE_GROUP,
+    CORE_USER,
+    ENTERPRISE_USER,
+    is_custom_extension,
+)
+
+#: Returned whatever ``attributes``/``excludedAttributes`` say (RFC 7643 §2.2 ``returned``).
+ALWAYS = frozenset({"id", "schemas"})
+_URN_ATTR = re.compile(
+    r"^(?P<urn>urn:ietf:params:scim:schemas:(?:core|extension):[^:]+(?::[^:]+)*?:2\.0:(?:User|Group))"
+    r"(?::(?P<rest>.+))?$",
+    re.IGNORECASE,
+)
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def _iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+def user_to_scim(user: ScimUser, *, base_url: str, groups: list[tuple[str, str]]) -> dict:
+    """The full SCIM representation of ``user``; ``groups`` are (id, displayName) pairs of the
+    groups it is a direct member of."""
+    data = copy.deepcopy(user.data)
+    schemas = [CORE_USER]
+    for key in list(data):
+        if key.lower() == ENTERPRISE_USER.lower() or is_custom_extension(key):
+            schemas.append(key)
+    body = {"schemas": schemas, "id": str(user.id)}
+    body.update(data)
+    body["userName"] = user.user_name
+    body["active"] = user.active
+    if user.external_id is not None:
+        body["externalId"] = user.external_id
+    if groups:
+        body["groups"] = [
+            {
+                "value": str(gid),
+                "$ref": f"{base_url}/Groups/{gid}",
+                "display": name,
+                "type": "direct",
+            }
+            for gid, name in groups
+        ]
+    body["meta"] = {
+        "resourceType": "User",
+        "created": _iso(user.created),
+        "lastModified": _iso(user.last_modified),
+        "location": f"{base_url}/Users/{user.id}",
+        "version": etag(user.version),
+    }
+    return body
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    type: str  # "User" or "Group"
+    display: str
+
+
+def group_to_scim(group: ScimGroup, *, base_url: str, members: list[Member] | None) -> dict:
+    """The SCIM representation of ``group``; ``members`` None means "not loaded" (excluded)."""
+    data = copy.deepcopy(group.data)
+    schemas = [CORE_GROUP] + [k for k in data if is_custom_extension(k)]
+    body = {"schemas": schemas, "id": str(group.id)}
+    body.update(data)
+    body["displayName"] = group.display_name
+    if group.external_id is not None:
+        body["externalId"] = group.external_id
+    if members is not None:
+        body["members"] = [
+            {
+                "value": m.id,
+                "$ref": f"{base_url}/{'Users' if m.type == 'User' else 'Groups'}/{m.id}",
+                "display": m.display,
+                "type": m.type,
+            }
+            for m in members
+        ]
+    body["meta"] = {
+        "resourceType": "Group",
+        "created": _iso(group.created),
+        "lastModified": _iso(group.last_modified),
+        "location": f"{base_url}/Groups/{group.id}",
+        "version": etag(group.version),
+    }
+    return body
+
+
+@dataclass(frozen=True)
+class AttrRef:
+    """An attribute named in ``attributes``/``excludedAttributes``: where it lives in the
+    representation (``container`` is None for core attributes, else the extension URN key),
+    the attribute and optionally one sub-attribute."""
+
+    container: str | None
+    name: str
+    sub: str | None
+
+
+def parse_attribute_list(value: str | None, *, core_schema: str) -> list[AttrRef]:
+    if not value:
+        return []
+    refs = []
+    for raw in value.split(","):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if len(raw) > 300:
+            raise ScimError("An attribute name is too long.", scim_type="invalidValue")
+        container = None
+        match = _URN_ATTR.match(raw)
+        if match:
+            urn, rest = match.group("urn"), match.group("rest")
+            if urn.lower() != core_schema.lower():
+                container = urn
+            if rest is None:  # the whole extension
+                refs.append(AttrRef(container, "*", None))
+                continue
+            raw = rest
+        name, _, sub = raw.partition(".")
+        if not name:
+            raise ScimError(f"Invalid attribute name {raw!r}.", scim_type="invalidValue")
+        refs.append(AttrRef(container, name, sub or None))
+    return refs
+
+
+def _find_key(obj: dict, name: str) -> str | None:
+    lowered = name.lower()
+    return next((k for k in obj if k.lower() == lowered), None)
+
+
+def _pick(source: dict, refs: list[AttrRef]) -> dict:
+    out: dict = {}
+    for ref in refs:
+        holder_src = source
+        holder_out = out
+        if ref.container:
+            key = _find_key(source, ref.container)
+            if key is None:
+                continue
+            holder_src = source[key]
+            holder_out = out.setdefault(key, {})
+            if ref.name == "*":
+                out[key] = copy.deepcopy(holder_src)
+                continue
+        key = _find_key(holder_src, ref.name)
+        if key is None:
+            continue
+        value = holder_src[key]
+        if ref.sub is None:
+            holder_out[key] = copy.deepcopy(value)
+        elif isinstance(value, list):
+            existing = holder_out.setdefault(key, [{} for _ in value])
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    sub_key = _find_key(item, ref.sub)
+                    if sub_key is not None:
+                        existing[index][sub_key] = copy.deepcopy(item[sub_key])
+        elif isinstance(value, dict):
+            sub_key = _find_key(value, ref.sub)
+            if sub_key is not None:
+                holder_out.setdefault(key, {})[sub_key] = copy.deepcopy(value[sub_key])
+    for key, value in list(out.items()):
+        if isinstance(value, list):
+            out[key] = [v for v in value if v]
+    return {k: v for k, v in out.items() if v not in ({}, [])}
+
+
+def _drop(target: dict, refs: list[AttrRef]) -> None:
+    for ref in refs:
+        holder = target
+        if ref.container:
+            key = _find_key(target, ref.container)
+            if key is None:
+                continue
+            if ref.name == "*":
+                del target[key]
+                continue
+            holder = target[key]
+        key = _find_key(holder, ref.name)
+        if key is None or (holder is target and key in ALWAYS):
+            continue
+        if ref.sub is None:
+            del holder[key]
+        else:
+            values = holder[key] if isinstance(holder[key], list) else [holder[key]]
+            for item in values:
+                if isinstance(item, dict):
+                    sub_key = _find_key(item, ref.sub)
+                    if sub_key is not None:
+                        del item[sub_key]
+
+
+def project(representation: dict, *, attributes: list[AttrRef], excluded: list[AttrRef]) -> dict:
+    """Apply ``attributes`` (only these, plus the always-returned ones) or
+    ``excludedAttributes`` (all but these) to a full representation."""
+    if attributes:
+        picked = _pick(representation, attributes)
+        for key in ALWAYS:
+            if key in representation:
+                picked[key] = representation[key]
+        # Keep ``schemas`` first and ``id`` second, as clients print them.
+        ordered = {k: picked.pop(k) for k in ("schemas", "id") if k in picked}
+        ordered.update(picked)
+        return ordered
+    if excluded:
+        result = copy.deepcopy(representation)
+        _drop(result, excluded)
+        return result
+    return representation
+
+
+def wants(refs_in: list[AttrRef], refs_out: list[AttrRef], name: str) -> bool:
+    """Whether a top-level attribute ``name`` (e.g. ``members``, ``groups``) will be returned,
+    so expensive ones are not loaded for nothing."""
+    lowered = name.lower()
+    if refs_in:
+        return any(r.container is None and r.name.lower() == lowered for r in refs_in)
+    return not any(
+        r.container is None and r.name.lower() == lowered and r.sub is None for r in refs_out
+    )

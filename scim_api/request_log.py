@@ -1,0 +1,108 @@
+"""The inbound SCIM request log: what a provisioning client sent and what it got back, with
+secrets redacted, for support staff."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+from django.conf import settings
+from django.db import DatabaseError
+
+from elium_portal import clock
+from elium_portal.models import Tenant
+from scim_api.models import ScimRequestLog
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_CHARS = 8_000
+REDACTED = "[redacted]"
+_SECRET_KEY = re.compile(r"password|secret|token", re.IGNORECASE)
+_TOKEN_IN_TEXT = re.compile(r"elium_scim_[a-z0-9]{12}_[A-Za-z0-9_-]+")
+
+
+def _redact(value):
+    if isinstance(value, dict):
+        out = {}
+        path = value.get("path") if isinstance(value.get("path"), str) else ""
+        for key, item in value.items():
+            secret_value = key.lower() == "value" and _SECRET_KEY.search(path)
+            if _SECRET_KEY.search(key) or secret_value:
+                out[key] = REDACTED
+            else:
+                out[key] = _redact(item)
+        return out
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str):
+        return _TOKEN_IN_TEXT.sub(REDACTED, value)
+    return value
+
+
+def redact_body(raw: bytes | str | None) -> str:
+    """A body for the log: JSON with every password/secret/token value replaced, anything else
+    with token-looking strings replaced; truncated."""
+    if not raw:
+        return ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    try:
+        text = json.dumps(_redact(json.loads(text)), ensure_ascii=False)
+    except ValueError:
+        text = _TOKEN_IN_TEXT.sub(REDACTED, text)
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS] + f"… [truncated, {len(text)} characters]"
+    return text
+
+
+def should_log(tenant: Tenant | None, status: int) -> bool:
+    level = tenant.scim_request_log_level if tenant else Tenant.ScimRequestLogLevel.ERRORS
+    if level == Tenant.ScimRequestLogLevel.OFF:
+        return False
+    if level == Tenant.ScimRequestLogLevel.ERRORS:
+        return status >= 400
+    return True
+
+
+def scim_request_record(
+    *,
+    tenant: Tenant | None,
+    token_prefix: str,
+    method: str,
+    path: str,
+    query: str,
+    status: int,
+    duration_ms: float,
+    client_ip: str | None,
+    request_id,
+    request_body,
+    response_body,
+) -> None:
+    """Write one log row. A failure to log never fails the request itself."""
+    try:
+        ScimRequestLog.objects.create(
+            tenant=tenant,
+            created_at=clock.now(),
+            request_id=request_id,
+            token_prefix=token_prefix,
+            method=method,
+            path=path[:500],
+            query=_TOKEN_IN_TEXT.sub(REDACTED, query)[:2000],
+            status=status,
+            duration_ms=round(duration_ms, 2),
+            client_ip=client_ip,
+            request_body=redact_body(request_body),
+            response_body=redact_body(response_body),
+        )
+    except DatabaseError:
+        logger.warning("Could not record a SCIM request log entry", exc_info=True)
+
+
+def scim_request_log_prune(*, days: int | None = None) -> int:
+    """Delete entries older than the retention period; returns how many went."""
+    import datetime as dt
+
+    days = settings.SCIM_REQUEST_LOG_DAYS if days is None else days
+    cutoff = clock.now() - dt.timedelta(days=days)
+    deleted, _ = ScimRequestLog.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,174 @@
+"""Reads of the SCIM API. Filtering, counting and paging happen in SQL, and each list runs a
+constant number of queries whatever the page size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from elium_portal.models import Tenant
+from scim_api.errors import NotFound
+from scim_api.filters import compile_filter, compile_sort
+from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from scim_api.policy import CompatibilityPolicy
+from scim_api.representation import Member
+from scim_api.schema import ENTERPRISE_USER
+from scim_api.services.common import parse_uuid
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    start_index: int
+
+
+def _page(queryset: QuerySet, *, start_index: int, count: int) -> Page:
+    total = queryset.count()
+    if count == 0 or start_index > total:
+        return Page([], total, start_index)
+    offset = start_index - 1
+    return Page(list(queryset[offset : offset + count]), total, start_index)
+
+
+def _search(
+    model,
+    *,
+    tenant: Tenant,
+    resource_type: str,
+    policy: CompatibilityPolicy,
+    filter_text: str | None,
+    sort_by: str | None,
+    descending: bool,
+) -> QuerySet:
+    queryset = model.objects.for_tenant(tenant)
+    if filter_text:
+        queryset = queryset.filter(
+            compile_filter(filter_text, resource_type=resource_type, policy=policy)
+        )
+    if sort_by:
+        order = compile_sort(sort_by, resource_type=resource_type, descending=descending)
+        return queryset.order_by(*order, "created", "id")
+    return queryset.order_by("created", "id")
+
+
+def user_search(
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+    filter_text: str | None = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+    start_index: int = 1,
+    count: int = 100,
+) -> Page:
+    queryset = _search(
+        ScimUser,
+        tenant=tenant,
+        resource_type="User",
+        policy=policy,
+        filter_text=filter_text,
+        sort_by=sort_by,
+        descending=descending,
+    )
+    return _page(queryset.defer("password"), start_index=start_index, count=count)
+
+
+def group_search(
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+    filter_text: str | None = None,
+    sort_by: str | None = None,
+    descending: bool = False,
+    start_index: int = 1,
+    count: int = 100,
+) -> Page:
+    queryset = _search(
+        ScimGroup,
+        tenant=tenant,
+        resource_type="Group",
+        policy=policy,
+        filter_text=filter_text,
+        sort_by=sort_by,
+        descending=descending,
+    )
+    return _page(queryset, start_index=start_index, count=count)
+
+
+def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
+    """A user of ``tenant`` by id; another tenant's id is a 404 like an unknown one."""
+    value = parse_uuid(user_id)
+    user = ScimUser.objects.for_tenant(tenant).filter(id=value).first() if value else None
+    if user is None:
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def group_get(*, tenant: Tenant, group_id: str) -> ScimGroup:
+    value = parse_uuid(group_id)
+    group = ScimGroup.objects.for_tenant(tenant).filter(id=value).first() if value else None
+    if group is None:
+        raise NotFound(f"Group {group_id} not found.")
+    return group
+
+
+def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
+    """{user id: [(group id, displayName), …]} in one query."""
+    out: dict = defaultdict(list)
+    if not user_ids:
+        return out
+    rows = (
+        ScimGroupMember.objects.filter(tenant=tenant, user_id__in=user_ids)
+        .order_by("group__display_name")
+        .values_list("user_id", "group_id", "group__display_name")
+    )
+    for user_id, group_id, name in rows:
+        out[user_id].append((group_id, name))
+    return out
+
+
+def managers_of_users(*, tenant: Tenant, users: list[ScimUser]) -> dict:
+    """{manager id (str): displayName or userName} for the managers the users name, one query."""
+    ids = set()
+    for user in users:
+        manager = (user.data.get(ENTERPRISE_USER) or {}).get("manager") or {}
+        value = parse_uuid(manager.get("value")) if isinstance(manager, dict) else None
+        if value:
+            ids.add(value)
+    if not ids:
+        return {}
+    return {
+        str(pk): display or user_name
+        for pk, display, user_name in ScimUser.objects.for_tenant(tenant)
+        .filter(id__in=ids)
+        .values_list("id", "display_name", "user_name")
+    }
+
+
+def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
+    """{group id: [Member, …]} in one query (users and nested groups)."""
+    out: dict = defaultdict(list)
+    if not group_ids:
+        return out
+    rows = (
+        ScimGroupMember.objects.filter(tenant=tenant, group_id__in=group_ids)
+        .filter(Q(user__isnull=False) | Q(member_group__isnull=False))
+        .order_by("id")
+        .values_list(
+            "group_id",
+            "user_id",
+            "user__display_name",
+            "user__user_name",
+            "member_group_id",
+            "member_group__display_name",
+        )
+    )
+    for group_id, user_id, display, user_name, member_group_id, group_name in rows:
+        if user_id:
+            out[group_id].append(Member(str(user_id), "User", display or user_name))
+        else:
+            out[group_id].append(Member(str(member_group_id), "Group", group_name))
+    return out

@@ -1,0 +1,46 @@
+"""Pieces the user and group services share."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+
+from django.db import IntegrityError
+
+from scim_api.errors import ScimError, Uniqueness
+from scim_api.representation import etag
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """RFC 7644 §3.14: a stale ``If-Match`` is a 412 and changes nothing."""
+    if not if_match:
+        return
+    candidates = [c.strip() for c in if_match.split(",")]
+    if "*" in candidates:
+        return
+    current = etag(version)
+    strong = current[2:]  # accept a client that dropped the weak prefix
+    if current not in candidates and strong not in candidates:
+        raise ScimError(
+            f"The resource changed: its version is {current}, the request expected {if_match}.",
+            status=412,
+            scim_type=None,
+        )
+
+
+@contextmanager
+def unique_violation(detail: str):
+    """Turn a unique-constraint violation into 409 ``uniqueness`` without database text."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == "23505":
+            raise Uniqueness(detail) from None
+        raise

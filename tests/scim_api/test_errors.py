@@ -1,0 +1,163 @@
+"""Bad input gets a SCIM error in the protocol's own format, never a traceback."""
+
+import pytest
+
+from scim_api.models import ScimUser
+from tests.scim_api.conftest import azure_user
+
+pytestmark = pytest.mark.django_db
+
+ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def assert_error(response, status, scim_type=None):
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/scim+json")
+    body = response.json()
+    assert body["schemas"] == [ERROR]
+    assert body["status"] == str(status)
+    if scim_type:
+        assert body["scimType"] == scim_type
+    assert "Traceback" not in body["detail"]
+    return body
+
+
+def test_malformed_json_is_400_invalid_syntax(scim):
+    body = assert_error(scim.post("/Users", raw='{"userName": '), 400, "invalidSyntax")
+
+    assert "JSON" in body["detail"]
+    assert not ScimUser.objects.exists()
+
+
+def test_json_that_is_not_an_object_is_400(scim):
+    assert_error(scim.post("/Users", raw="[1, 2]"), 400, "invalidSyntax")
+
+
+def test_plain_application_json_is_accepted(scim):
+    response = scim.post("/Users", raw='{"userName": "a@b.c"}', content_type="application/json")
+
+    assert response.status_code == 201
+
+
+def test_unsupported_media_type_is_415(scim):
+    assert_error(scim.post("/Users", raw="userName=x", content_type="text/plain"), 415)
+
+
+def test_missing_required_attribute_is_400_invalid_value(scim):
+    body = assert_error(
+        scim.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+        400,
+        "invalidValue",
+    )
+
+    assert "userName" in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "filter=userName eq",
+        'filter=userName eq "unterminated',
+        "filter=((((",
+        "filter=nope eq 1",
+        "filter=active gt true",
+        "startIndex=abc",
+        "count=1.5",
+        "sortOrder=sideways",
+        "attributes=a&excludedAttributes=b",
+        "filter=" + "not (" * 300 + 'userName eq "x"' + ")" * 300,
+    ],
+)
+def test_hostile_query_parameters_are_400(scim, query):
+    response = scim.get(f"/Users?{query}")
+
+    assert_error(response, 400)
+
+
+def test_redundant_parentheses_are_harmless(scim):
+    response = scim.get("/Users?filter=" + "(" * 500 + 'userName eq "x"' + ")" * 500)
+
+    assert response.status_code == 200
+    assert response.json()["totalResults"] == 0
+
+
+def test_huge_payload_is_413_and_writes_nothing(scim, settings):
+    settings.SCIM_MAX_REQUEST_BYTES = 10_000
+    body = azure_user(displayName="x" * 20_000)
+
+    assert_error(scim.post("/Users", body), 413)
+    assert not ScimUser.objects.exists()
+
+
+def test_unknown_resource_is_404_and_unknown_endpoint_is_404(scim):
+    assert_error(scim.get("/Users/not-a-uuid"), 404)
+    assert_error(scim.get("/Users/00000000-0000-0000-0000-000000000000"), 404)
+    assert_error(scim.get("/Nope"), 404)
+
+
+def test_wrong_method_is_405(scim):
+    assert_error(scim.delete("/Users"), 405)
+
+
+def test_patch_failure_is_atomic(scim):
+    user = scim.post("/Users", azure_user()).json()
+
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "Replace", "path": "displayName", "value": "Changed"},
+                {"op": "Replace", "path": "id", "value": "x"},
+            ],
+        },
+    )
+
+    assert_error(response, 400, "mutability")
+    assert "displayName" not in scim.get(f"/Users/{user['id']}").json()
+
+
+def test_rate_limit_is_429_with_retry_after(scim, settings):
+    from scim_api import ratelimit
+
+    ratelimit.reset()
+    settings.SCIM_RATE_LIMIT_PER_SECOND = 0.5
+    settings.SCIM_RATE_LIMIT_BURST = 3
+    statuses = [scim.get("/ServiceProviderConfig").status_code for _ in range(5)]
+    ratelimit.reset()
+
+    assert statuses[:3] == [200, 200, 200]
+    assert statuses[3] == 429
+    response = scim.get("/ServiceProviderConfig")
+    assert response.status_code == 200
+
+
+def test_rate_limited_response_has_retry_after(scim, settings):
+    from scim_api import ratelimit
+
+    ratelimit.reset()
+    settings.SCIM_RATE_LIMIT_PER_SECOND = 0.5
+    settings.SCIM_RATE_LIMIT_BURST = 1
+    scim.get("/ServiceProviderConfig")
+    response = scim.get("/ServiceProviderConfig")
+    ratelimit.reset()
+
+    assert_error(response, 429)
+    assert int(response["Retry-After"]) >= 1
+
+
+def test_strict_policy_rejects_azure_quirks(scim, tenant):
+    user = scim.post("/Users", azure_user()).json()
+    tenant.scim_compatibility = "strict"
+    tenant.save()
+
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "active", "value": "False"}],
+        },
+    )
+
+    assert response.status_code == 400
+    assert_error(scim.get("/Users?aadOptscim062020"), 400, "invalidValue")

@@ -1,0 +1,77 @@
+"""List endpoints run a constant number of queries whatever the page size."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+
+pytestmark = pytest.mark.django_db
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def populate(tenant, n):
+    now = timezone.now()
+    boss = ScimUser.objects.create(
+        tenant=tenant, user_name=f"boss{n}", created=now, last_modified=now
+    )
+    users = ScimUser.objects.bulk_create(
+        ScimUser(
+            tenant=tenant,
+            user_name=f"u{n}-{i}",
+            created=now,
+            last_modified=now,
+            data={
+                "emails": [{"value": f"u{i}@x.com", "type": "work"}],
+                ENTERPRISE: {"manager": {"value": str(boss.id)}},
+            },
+        )
+        for i in range(n)
+    )
+    groups = ScimGroup.objects.bulk_create(
+        ScimGroup(tenant=tenant, display_name=f"g{n}-{i}", created=now, last_modified=now)
+        for i in range(n)
+    )
+    ScimGroupMember.objects.bulk_create(
+        ScimGroupMember(tenant=tenant, group=g, user=u) for g in groups for u in users[:5]
+    )
+
+
+def count_queries(scim, path):
+    with CaptureQueriesContext(connection) as ctx:
+        response = scim.get(path)
+    assert response.status_code == 200
+    return len(ctx.captured_queries), response.json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/Users",
+        "/Groups",
+        "/Groups?excludedAttributes=members",
+        '/Users?filter=emails[type eq "work"]',
+    ],
+)
+def test_list_query_count_is_constant(scim, tenant, path):
+    scim.get("/ServiceProviderConfig")  # the token's first use writes its bookkeeping once
+    populate(tenant, 3)
+    small, small_body = count_queries(scim, path)
+    populate(tenant, 60)
+    large, large_body = count_queries(scim, path)
+
+    assert large_body["itemsPerPage"] > small_body["itemsPerPage"]
+    assert small == large
+    # auth (token + tenant) + count + page + at most two look-ups (groups/members, managers).
+    assert large <= 7
+
+
+def test_group_list_without_members_never_touches_memberships(scim, tenant):
+    populate(tenant, 10)
+
+    with CaptureQueriesContext(connection) as ctx:
+        scim.get("/Groups?excludedAttributes=members")
+
+    assert not any("scim_api_scimgroupmember" in q["sql"] for q in ctx.captured_queries)
