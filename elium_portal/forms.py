@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 
 from elium_portal import clock
+from elium_portal.models import Tenant
 from elium_portal.services.tokens import GRACE_PERIODS
 
 
@@ -58,3 +59,17 @@ class RegenerateTokenForm(forms.Form):
 
 class ScimSwitchForm(forms.Form):
     enabled = forms.BooleanField(required=False)
+
+
+class ScimSettingsForm(forms.Form):
+    compatibility = forms.ChoiceField(
+        label="Compatibility",
+        choices=Tenant.ScimCompatibility.choices,
+        widget=forms.RadioSelect,
+        help_text="Azure-AD-tolerant accepts every request shape Azure AD sends. Strict follows "
+        "RFC 7643/7644 to the letter.",
+    )
+    request_log_level = forms.ChoiceField(
+        label="Keep provisioning requests",
+        choices=Tenant.ScimRequestLogLevel.choices,
+    )

@@ -219,6 +219,7 @@ class AuditEvent(models.Model):
         TOKEN_NEW_ADDRESS = "token.new_address", "Secret token used from a new IP address"
         SCIM_ENABLED = "scim.enabled", "SCIM provisioning enabled"
         SCIM_DISABLED = "scim.disabled", "SCIM provisioning disabled"
+        SCIM_SETTINGS_CHANGED = "scim.settings_changed", "SCIM settings changed"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)

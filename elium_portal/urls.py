@@ -14,6 +14,11 @@ tenant_patterns = [
     path("settings/security/", views.SecurityView.as_view(), name="settings-security"),
     path("settings/security/scim/", views.ScimSwitchView.as_view(), name="security-scim-switch"),
     path(
+        "settings/security/scim-settings/",
+        views.ScimSettingsView.as_view(),
+        name="security-scim-settings",
+    ),
+    path(
         "settings/security/token/generate/",
         views.TokenGenerateView.as_view(),
         name="security-token-generate",
@@ -29,6 +34,7 @@ tenant_patterns = [
         name="security-token-revoke",
     ),
     path("scim/v2/", include("scim_api.urls")),
+    path("", include("scim_api.console_urls")),
 ]
 
 urlpatterns = [

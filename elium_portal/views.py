@@ -16,7 +16,12 @@ from django.views.generic import TemplateView
 
 from elium_portal import clock
 from elium_portal.access import TenantAdminRequiredMixin, TenantMemberRequiredMixin
-from elium_portal.forms import GenerateTokenForm, RegenerateTokenForm, ScimSwitchForm
+from elium_portal.forms import (
+    GenerateTokenForm,
+    RegenerateTokenForm,
+    ScimSettingsForm,
+    ScimSwitchForm,
+)
 from elium_portal.selectors import (
     audit_event_list,
     membership_list,
@@ -28,6 +33,7 @@ from elium_portal.services.tokens import (
     scim_token_issue,
     scim_token_revoke,
     tenant_scim_set_enabled,
+    tenant_scim_settings_update,
 )
 
 
@@ -125,6 +131,13 @@ class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
             grace_tokens=tokens.in_grace,
             audit_events=audit_event_list(tenant=self.tenant, limit=25),
             generate_form=kwargs.get("generate_form") or GenerateTokenForm(),
+            settings_form=kwargs.get("settings_form")
+            or ScimSettingsForm(
+                initial={
+                    "compatibility": self.tenant.scim_compatibility,
+                    "request_log_level": self.tenant.scim_request_log_level,
+                }
+            ),
             regenerate_form=kwargs.get("regenerate_form") or RegenerateTokenForm(),
         )
         return context
@@ -200,4 +213,24 @@ class ScimSwitchView(TenantAdminRequiredMixin, View):
                 if enabled
                 else "SCIM provisioning is disabled. Every SCIM request is now refused.",
             )
+        return redirect("settings-security", slug=self.tenant.slug)
+
+
+class ScimSettingsView(TenantAdminRequiredMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, slug):
+        form = ScimSettingsForm(request.POST)
+        if not form.is_valid():
+            view = SecurityView(request=request, kwargs={"slug": slug})
+            view.tenant, view.membership = self.tenant, self.membership
+            return view.render_to_response(view.get_context_data(settings_form=form), status=400)
+        if tenant_scim_settings_update(
+            tenant=self.tenant,
+            compatibility=form.cleaned_data["compatibility"],
+            request_log_level=form.cleaned_data["request_log_level"],
+            actor=request.user,
+            ip=_client_ip(request),
+        ):
+            messages.success(request, "SCIM settings saved.")
         return redirect("settings-security", slug=self.tenant.slug)

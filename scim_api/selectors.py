@@ -172,3 +172,38 @@ def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
         else:
             out[group_id].append(Member(str(member_group_id), "Group", group_name))
     return out
+
+
+def people_directory(*, tenant: Tenant, search: str = "", state: str = "all") -> QuerySet[ScimUser]:
+    """The tenant's people for the Elium console: searchable by name, userName or email,
+    filterable by active state. Filtering happens in SQL."""
+    queryset = ScimUser.objects.for_tenant(tenant).defer("password")
+    if state == "active":
+        queryset = queryset.filter(active=True)
+    elif state == "deactivated":
+        queryset = queryset.filter(active=False)
+    search = search.strip()
+    if search:
+        queryset = queryset.filter(
+            Q(user_name__icontains=search)
+            | Q(display_name__icontains=search)
+            | Q(external_id__icontains=search)
+            | Q(data__name__givenName__icontains=search)
+            | Q(data__name__familyName__icontains=search)
+        )
+    return queryset.order_by("user_name")
+
+
+def group_directory(*, tenant: Tenant, search: str = "") -> QuerySet[ScimGroup]:
+    from django.db.models import Count
+
+    queryset = ScimGroup.objects.for_tenant(tenant).annotate(member_count=Count("memberships"))
+    if search.strip():
+        queryset = queryset.filter(display_name__icontains=search.strip())
+    return queryset.order_by("display_name")
+
+
+def recent_requests(*, tenant: Tenant, limit: int = 20):
+    from scim_api.models import ScimRequestLog
+
+    return list(ScimRequestLog.objects.filter(tenant=tenant).order_by("-created_at", "-id")[:limit])

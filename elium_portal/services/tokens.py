@@ -217,3 +217,31 @@ def tenant_scim_set_enabled(*, tenant: Tenant, enabled: bool, actor=None, ip=Non
         ip=ip,
     )
     return True
+
+
+@transaction.atomic
+def tenant_scim_settings_update(
+    *, tenant: Tenant, compatibility: str, request_log_level: str, actor=None, ip=None
+) -> bool:
+    """Change the compatibility policy and the request-log level. Audited; returns whether
+    anything changed."""
+    tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+    changes = {}
+    if tenant.scim_compatibility != compatibility:
+        changes["compatibility"] = [tenant.scim_compatibility, compatibility]
+        tenant.scim_compatibility = compatibility
+    if tenant.scim_request_log_level != request_log_level:
+        changes["request_log_level"] = [tenant.scim_request_log_level, request_log_level]
+        tenant.scim_request_log_level = request_log_level
+    if not changes:
+        return False
+    tenant.full_clean(exclude=["slug", "name"])
+    tenant.save(update_fields=["scim_compatibility", "scim_request_log_level"])
+    audit_event_record(
+        tenant=tenant,
+        action=AuditEvent.Action.SCIM_SETTINGS_CHANGED,
+        actor=actor,
+        ip=ip,
+        details=changes,
+    )
+    return True
