@@ -23,7 +23,6 @@ BULK_MAX_PAYLOAD = 1_048_576
 def service_provider_config(base_url: str) -> dict:
     return {
         "schemas": [SERVICE_PROVIDER_CONFIG],
-        "documentationUri": f"{base_url}/docs",
         "patch": {"supported": True},
         "bulk": {
             "supported": True,

@@ -1,0 +1,270 @@
+"""SCIM API throughput and latency, against gunicorn on loopback (DESIGN.md budgets).
+
+Starts a throwaway embedded PostgreSQL (or uses ``DATABASE_URL``), seeds a tenant with users and
+a large group, serves the app with gunicorn, and drives it with concurrent clients for a few
+seconds per scenario: the single-resource requests Azure AD makes (matching filter, GET by id,
+POST, PATCH, member add) and a list page of 100 users. Prints requests/s and latency
+percentiles, and writes them to ``docs/benchmarks.md``.
+
+Environment: ``BENCH_SECONDS`` (per scenario, default 10), ``BENCH_CLIENTS`` (default 16),
+``BENCH_USERS`` (default 10000; every user is also a member of one big group),
+``BENCH_WEB_WORKERS`` (default 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("BENCH_SECONDS", 10))
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
+USERS = int(os.environ.get("BENCH_USERS", 10_000))
+WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 4))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _setup_django(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "elium_portal.settings.local"
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+def _seed(users: int) -> tuple[str, str, list[str], str]:
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from elium_portal.services.tenants import tenant_ensure
+    from elium_portal.services.tokens import scim_token_issue
+    from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+
+    call_command("migrate", verbosity=0)
+    tenant, _ = tenant_ensure(slug="bench", name="Benchmark")
+    ScimUser.objects.filter(tenant=tenant).delete()
+    ScimGroup.objects.filter(tenant=tenant).delete()
+    now = timezone.now()
+    print(f"Seeding {users} users…", flush=True)
+    batch = 5000
+    ids: list[str] = []
+    for start in range(0, users, batch):
+        rows = ScimUser.objects.bulk_create(
+            ScimUser(
+                tenant=tenant,
+                user_name=f"user{i}@contoso.com",
+                external_id=f"user{i}",
+                display_name=f"User {i}",
+                created=now,
+                last_modified=now,
+                data={
+                    "name": {"givenName": "User", "familyName": str(i)},
+                    "emails": [{"value": f"user{i}@contoso.com", "type": "work", "primary": True}],
+                },
+            )
+            for i in range(start, min(users, start + batch))
+        )
+        ids += [str(r.id) for r in rows]
+        done = min(users, start + batch)
+        print(f"\r  {done}/{users} users [{'#' * (30 * done // users):<30}]", end="", flush=True)
+    print()
+    big = ScimGroup.objects.create(
+        tenant=tenant, display_name="Everyone", created=now, last_modified=now
+    )
+    print(f"Adding {len(ids)} members to one group…", flush=True)
+    ScimGroupMember.objects.bulk_create(
+        (ScimGroupMember(tenant=tenant, group=big, user_id=u) for u in ids), batch_size=10_000
+    )
+    token = scim_token_issue(tenant=tenant, label="bench").plaintext
+    return token, "bench", ids, str(big.id)
+
+
+_counter = itertools.count()  # shared by warm-up and measured runs: created names never repeat
+
+
+async def _drive(client, make_request, seconds: float, clients: int):
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    counter = _counter
+
+    async def worker():
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            method, url, body = make_request(next(counter))
+            started = time.perf_counter()
+            response = await client.request(method, url, json=body)
+            latencies.append(time.perf_counter() - started)
+            if response.status_code >= 400:
+                errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return latencies, errors, elapsed
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * pct))]
+
+
+def main() -> None:
+    import httpx
+
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        sys.path.insert(0, str(ROOT))
+        from elium_portal.embedded_db import start_embedded_postgres
+
+        database_url = start_embedded_postgres(
+            Path(tempfile.mkdtemp(prefix="elium-bench-pg-")), cleanup_mode="delete"
+        )
+    _setup_django(database_url)
+    token, slug, user_ids, group_id = _seed(USERS)
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SCIM_RATE_LIMIT_PER_SECOND": "0",
+        "DJANGO_DEBUG": "false",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "elium_portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(WEB_WORKERS),
+            "--threads",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}/t/{slug}/scim/v2"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        run_id = uuid.uuid4().hex[:6]
+        patch_body = {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "x"}],
+        }
+        scenarios = {
+            "matching filter (userName eq)": lambda i: (
+                "GET",
+                f'{base}/Users?filter=userName eq "user{i % USERS}@contoso.com"',
+                None,
+            ),
+            "GET /Users/{id}": lambda i: ("GET", f"{base}/Users/{user_ids[i % USERS]}", None),
+            "POST /Users": lambda i: (
+                "POST",
+                f"{base}/Users",
+                {"userName": f"new-{run_id}-{i}@contoso.com", "active": True},
+            ),
+            "PATCH /Users/{id}": lambda i: (
+                "PATCH",
+                f"{base}/Users/{user_ids[i % USERS]}",
+                patch_body,
+            ),
+            "PATCH member add (big group)": lambda i: (
+                "PATCH",
+                f"{base}/Groups/{group_id}",
+                {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [
+                        {"op": "Add", "path": "members", "value": [{"value": user_ids[i % USERS]}]}
+                    ],
+                },
+            ),
+            "list page of 100 users": lambda i: (
+                "GET",
+                f"{base}/Users?startIndex={(i * 100) % USERS + 1}&count=100",
+                None,
+            ),
+        }
+        results = []
+        limits = httpx.Limits(max_connections=CLIENTS, max_keepalive_connections=CLIENTS)
+        for name, make in scenarios.items():
+            print(f"Running {name} for {SECONDS:.0f}s with {CLIENTS} clients…", flush=True)
+
+            async def run(make=make):
+                async with httpx.AsyncClient(
+                    headers={
+                        "Authorization": f"Bearer {token}",
+                        "Content-Type": "application/scim+json",
+                    },
+                    limits=limits,
+                    timeout=30,
+                ) as client:
+                    await _drive(client, make, 1.0, CLIENTS)  # warm-up
+                    return await _drive(client, make, SECONDS, CLIENTS)
+
+            latencies, errors, elapsed = asyncio.run(run())
+            row = {
+                "scenario": name,
+                "requests": len(latencies),
+                "rps": len(latencies) / elapsed,
+                "p50_ms": statistics.median(latencies) * 1000,
+                "p99_ms": _percentile(latencies, 0.99) * 1000,
+                "errors": errors,
+            }
+            results.append(row)
+            print(
+                f"  {row['rps']:.0f} req/s, p50 {row['p50_ms']:.1f} ms, "
+                f"p99 {row['p99_ms']:.1f} ms, errors {errors}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"`make bench` on {os.cpu_count()} cores, {USERS} users, one group of {USERS} members, "
+        f"{CLIENTS} concurrent clients (one asyncio httpx process on the same box), "
+        f"gunicorn {WEB_WORKERS} workers × 2 threads, {SECONDS:.0f}s per scenario.",
+        "",
+        "| scenario | req/s | p50 ms | p99 ms | errors |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['scenario']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | {r['p99_ms']:.1f} | "
+        f"{r['errors']} |"
+        for r in results
+    ]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n")
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
