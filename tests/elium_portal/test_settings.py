@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 
 from elium_portal.dev_secrets import load_or_create
+from tests.conftest import current_database_url
 
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x" * 50,
@@ -36,9 +37,7 @@ def run_django_setup(env_overrides, *, without=()):
 
 
 def production_env():
-    db = settings.DATABASES["default"]
-    url = f"postgresql://{db['USER']}:@/{db['NAME']}?host={db['HOST']}"
-    return {**PRODUCTION_ENV, "DATABASE_URL": url}
+    return {**PRODUCTION_ENV, "DATABASE_URL": current_database_url()}
 
 
 def test_production_settings_start_with_every_secret():

@@ -1,0 +1,76 @@
+"""``make run`` in miniature: ``manage.py serve`` migrates, seeds, serves gunicorn and a worker,
+prints the URL and credentials, and stops everything on Ctrl-C."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from django.conf import settings
+
+from tests.conftest import current_database_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
+        "DATABASE_URL": current_database_url(),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = ""
+        deadline = time.monotonic() + 90
+        while "Press Ctrl-C" not in output and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            output += line
+        assert f"http://127.0.0.1:{port}/" in output
+        assert "Demo admin: admin / " in output
+
+        health = None
+        for _ in range(100):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if health.json()["worker"]["status"] == "ok":
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        assert health is not None
+        assert health.status_code == 200
+        assert health.json()["worker"]["status"] == "ok"
+        login = httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=5)
+        assert login.status_code == 200
+        assert "Sign in to Elium" in login.text
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, rest
+    assert "Stopped." in rest
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
