@@ -159,6 +159,7 @@ def main() -> None:
             str(WEB_WORKERS),
             "--threads",
             "2",
+            "--no-control-socket",
             "--log-level",
             "warning",
         ],

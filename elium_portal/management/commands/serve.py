@@ -59,6 +59,8 @@ class Command(BaseCommand):
                     "-",
                     "--graceful-timeout",
                     "5",
+                    # The control socket defaults to one path per user; two servers would clash.
+                    "--no-control-socket",
                 ],
                 env=env,
             ),
