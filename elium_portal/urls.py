@@ -44,6 +44,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("t/<slug:slug>/", include(tenant_patterns)),
+    path("azure/", include("provisioning.urls")),
 ]
 
 admin.site.site_header = "Elium Portal support"

@@ -64,7 +64,7 @@ MAX_EXPRESSION_LENGTH = 10_000
 # Deep nesting is never useful in a mapping and would let a 10,000-character input exhaust the
 # Python stack during evaluation, so it is rejected as a syntax error.
 MAX_NESTING_DEPTH = 64
-PARSE_SUCCESS_MESSAGE = "The expression was successfully parsed."
+PARSE_SUCCESS_MESSAGE = "The expression was correctly parsed."
 REDACTED_LOG_TEXT = "[Redact]"
 ROLE_TYPE = "WindowsAzureActiveDirectoryRole"
 _FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)

@@ -139,3 +139,9 @@ SCIM_RATE_LIMIT_PER_SECOND = env.float("SCIM_RATE_LIMIT_PER_SECOND", default=100
 SCIM_RATE_LIMIT_BURST = env.int("SCIM_RATE_LIMIT_BURST", default=200)
 SCIM_REQUEST_LOG_DAYS = env.int("SCIM_REQUEST_LOG_DAYS", default=14)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, SCIM_MAX_REQUEST_BYTES + 1)
+
+# The Azure side: the directory product's name in labels ("Azure Active Directory" or
+# "Microsoft Entra ID"), and where the provisioning service may send requests.
+AZURE_DIRECTORY_PRODUCT_NAME = env.str("AZURE_DIRECTORY_PRODUCT_NAME", default="Microsoft Entra ID")
+PROVISIONING_ALLOW_LOOPBACK = env.bool("PROVISIONING_ALLOW_LOOPBACK", default=True)
+PROVISIONING_ALLOW_PRIVATE_NETWORKS = env.bool("PROVISIONING_ALLOW_PRIVATE_NETWORKS", default=False)

@@ -663,7 +663,7 @@ def test_source_datetimes_and_references_convert_to_strings():
 
 def test_validate_expression_returns_the_console_success_text():
     assert validate_expression('Join(" ", [givenName], [surname])') == PARSE_SUCCESS_MESSAGE
-    assert PARSE_SUCCESS_MESSAGE == "The expression was successfully parsed."
+    assert PARSE_SUCCESS_MESSAGE == "The expression was correctly parsed."
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,220 @@
+"""Forms of the Azure console. They only parse input; services hold the rules."""
+
+from __future__ import annotations
+
+from django import forms
+
+from provisioning.defaults import source_attributes_for, target_attributes_for
+from provisioning.models import (
+    AttributeMapping,
+    DirectoryUser,
+    EnterpriseApplication,
+    ProvisioningJob,
+)
+from provisioning.scoping import ScopingOperator
+
+
+class DirectoryForm(forms.Form):
+    name = forms.CharField(label="Directory name", max_length=200)
+    domain = forms.CharField(
+        label="Primary domain", max_length=253, help_text="e.g. contoso.onmicrosoft.com"
+    )
+
+
+USER_FORM_FIELDS = [
+    "user_principal_name",
+    "display_name",
+    "given_name",
+    "surname",
+    "mail",
+    "mail_nickname",
+    "job_title",
+    "department",
+    "company_name",
+    "employee_id",
+    "preferred_language",
+    "street_address",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "telephone_number",
+    "mobile",
+    "facsimile_telephone_number",
+    "physical_delivery_office_name",
+    "account_enabled",
+    "manager",
+]
+
+
+class DirectoryUserForm(forms.ModelForm):
+    """Create/edit a user by hand. Uniqueness and the manager chain are checked by the
+    service; the model form only shapes the fields."""
+
+    class Meta:
+        model = DirectoryUser
+        fields = USER_FORM_FIELDS
+        widgets = {"mail": forms.EmailInput()}
+
+    def __init__(self, *args, directory, **kwargs):
+        super().__init__(*args, **kwargs)
+        managers = DirectoryUser.objects.for_directory(directory)
+        if self.instance.pk:
+            managers = managers.exclude(pk=self.instance.pk)
+        self.fields["manager"].queryset = managers
+        self.fields["manager"].required = False
+
+    def validate_unique(self):
+        """The service checks uniqueness (case-insensitively, per directory)."""
+
+
+class DirectoryGroupForm(forms.Form):
+    display_name = forms.CharField(label="Group name", max_length=256)
+    mail_nickname = forms.CharField(label="Mail nickname", max_length=64, required=False)
+    description = forms.CharField(
+        max_length=1024, required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    security_enabled = forms.BooleanField(label="Security enabled", required=False, initial=True)
+
+
+class GroupMemberAddForm(forms.Form):
+    member = forms.ChoiceField(label="Add member")
+
+    def __init__(self, *args, choices, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["member"].choices = [("", "Select a user or group…"), *choices]
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text='Microsoft Graph JSON ({"value": [...]}) of users or groups, or the '
+        '"Download users" CSV.',
+    )
+
+
+class NewApplicationForm(forms.Form):
+    template = forms.ChoiceField(choices=EnterpriseApplication.Template.choices)
+    name = forms.CharField(label="Name", max_length=120, required=False)
+
+
+class AssignmentForm(forms.Form):
+    principal = forms.ChoiceField(label="Users and groups")
+    role = forms.ChoiceField(label="Select a role")
+
+    def __init__(self, *args, principals, roles, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["principal"].choices = [("", "None Selected"), *principals]
+        self.fields["role"].choices = roles
+
+
+class ProvisioningForm(forms.Form):
+    """The classic Provisioning blade. The Secret Token is never rendered back."""
+
+    mode = forms.ChoiceField(label="Provisioning Mode", choices=ProvisioningJob.Mode.choices)
+    tenant_url = forms.CharField(label="Tenant URL", max_length=2048, required=False)
+    secret_token = forms.CharField(
+        label="Secret Token",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    notification_email = forms.CharField(label="Notification Email", max_length=254, required=False)
+    send_failure_email = forms.BooleanField(
+        label="Send an email notification when a failure occurs", required=False
+    )
+    prevent_accidental_deletion = forms.BooleanField(
+        label="Prevent accidental deletion", required=False
+    )
+    deletion_threshold = forms.IntegerField(
+        label="Accidental deletion threshold", min_value=1, initial=500
+    )
+    scope = forms.ChoiceField(label="Scope", choices=ProvisioningJob.Scope.choices)
+    status = forms.ChoiceField(
+        label="Provisioning Status",
+        choices=ProvisioningJob.Status.choices,
+        widget=forms.RadioSelect,
+    )
+    restore_default_mappings = forms.BooleanField(label="Restore default mappings", required=False)
+
+
+class TestConnectionForm(forms.Form):
+    tenant_url = forms.CharField(max_length=2048, required=False)
+    secret_token = forms.CharField(required=False)
+
+
+class ObjectMappingForm(forms.Form):
+    enabled = forms.TypedChoiceField(
+        label="Enabled",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+    )
+    action_create = forms.BooleanField(label="Create", required=False)
+    action_update = forms.BooleanField(label="Update", required=False)
+    action_delete = forms.BooleanField(label="Delete", required=False)
+
+
+class EditAttributeForm(forms.Form):
+    """The Edit Attribute dialog. Fields irrelevant to the mapping type are hidden in the page
+    and ignored by the service."""
+
+    mapping_type = forms.ChoiceField(
+        label="Mapping type", choices=AttributeMapping.MappingType.choices
+    )
+    source_attribute = forms.ChoiceField(label="Source attribute", required=False)
+    constant_value = forms.CharField(label="Constant Value", max_length=1000, required=False)
+    expression = forms.CharField(
+        label="Expression",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+    )
+    default_value = forms.CharField(
+        label="Default value if null (optional)", max_length=1000, required=False
+    )
+    target_attribute = forms.ChoiceField(label="Target attribute")
+    match_objects = forms.TypedChoiceField(
+        label="Match objects using this attribute",
+        choices=[("no", "No"), ("yes", "Yes")],
+        coerce=lambda value: value == "yes",
+        initial="no",
+    )
+    matching_precedence = forms.IntegerField(
+        label="Matching precedence", min_value=0, required=False, initial=0
+    )
+    apply = forms.ChoiceField(label="Apply this mapping", choices=AttributeMapping.Apply.choices)
+
+    def __init__(self, *args, object_type: str, extra_sources=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        sources = sorted({*source_attributes_for(object_type), *extra_sources}, key=str.lower)
+        self.fields["source_attribute"].choices = [
+            ("", "Select an attribute"),
+            *zip(sources, sources, strict=True),
+        ]
+        targets = target_attributes_for(object_type)
+        current = self.initial.get("target_attribute") or (
+            self.data.get("target_attribute") if self.is_bound else ""
+        )
+        if current and current not in targets:
+            targets = (*targets, current)
+        self.fields["target_attribute"].choices = [
+            ("", "Select an attribute"),
+            *zip(targets, targets, strict=True),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("match_objects"):
+            if not data.get("matching_precedence"):
+                self.add_error("matching_precedence", "Enter a matching precedence of 1 or more.")
+        else:
+            data["matching_precedence"] = 0
+        return data
+
+
+class ScopingFilterForm(forms.Form):
+    title = forms.CharField(label="Scoping Filter Title", max_length=200, required=False)
+
+
+OPERATOR_CHOICES = [(op.value, op.value) for op in ScopingOperator]

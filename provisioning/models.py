@@ -1,0 +1,558 @@
+"""The Azure side's data: an emulated Entra directory, its enterprise applications, and each
+application's provisioning job with its object and attribute mappings.
+
+Every directory-owned row hangs off a :class:`Directory`; selectors and services take the
+directory (or the job) explicitly. Public ids are UUIDs (``object_id``) as in Entra.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class Directory(models.Model):
+    """One emulated Entra tenant. Several may exist side by side; nothing is shared between
+    them, so a directory is the isolation boundary of the Azure side."""
+
+    name = models.CharField(max_length=200, unique=True)
+    tenant_id = models.UUIDField("Tenant ID", default=uuid.uuid4, unique=True, editable=False)
+    domain = models.CharField(
+        "Primary domain", max_length=253, help_text="e.g. contoso.onmicrosoft.com"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "directories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DirectoryUserQuerySet(models.QuerySet):
+    def for_directory(self, directory: Directory) -> DirectoryUserQuerySet:
+        return self.filter(directory=directory)
+
+    def active(self) -> DirectoryUserQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+
+class DirectoryUser(models.Model):
+    """A user of the emulated directory, with the Graph attributes the attribute mappings read.
+    Soft deletion (Entra's recycle bin) sets ``deleted_at``; the row stays so the provisioning
+    engine can disable the target user, as Entra does."""
+
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="users")
+    object_id = models.UUIDField("Object ID", default=uuid.uuid4, editable=False)
+    user_principal_name = models.CharField("User principal name", max_length=255)
+    mail = models.CharField("Email", max_length=255, blank=True)
+    mail_nickname = models.CharField("Mail nickname", max_length=64, blank=True)
+    given_name = models.CharField("First name", max_length=64, blank=True)
+    surname = models.CharField("Last name", max_length=64, blank=True)
+    display_name = models.CharField("Display name", max_length=256)
+    job_title = models.CharField("Job title", max_length=128, blank=True)
+    department = models.CharField(max_length=64, blank=True)
+    company_name = models.CharField("Company name", max_length=64, blank=True)
+    employee_id = models.CharField("Employee ID", max_length=16, blank=True)
+    user_type = models.CharField("User type", max_length=16, default="Member")
+    usage_location = models.CharField("Usage location", max_length=2, blank=True)
+    preferred_language = models.CharField("Preferred language", max_length=16, blank=True)
+    street_address = models.CharField("Street address", max_length=1024, blank=True)
+    city = models.CharField(max_length=128, blank=True)
+    state = models.CharField("State or province", max_length=128, blank=True)
+    postal_code = models.CharField("ZIP or postal code", max_length=40, blank=True)
+    country = models.CharField("Country or region", max_length=128, blank=True)
+    telephone_number = models.CharField("Business phone", max_length=64, blank=True)
+    mobile = models.CharField("Mobile phone", max_length=64, blank=True)
+    facsimile_telephone_number = models.CharField("Fax number", max_length=64, blank=True)
+    physical_delivery_office_name = models.CharField("Office location", max_length=128, blank=True)
+    account_enabled = models.BooleanField("Account enabled", default=True)
+    manager = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports"
+    )
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    extension_attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DirectoryUserQuerySet.as_manager()
+
+    # Model field → Graph attribute name as the mapping editor lists it.
+    GRAPH_NAMES: dict[str, str] = {
+        "user_principal_name": "userPrincipalName",
+        "mail": "mail",
+        "mail_nickname": "mailNickname",
+        "given_name": "givenName",
+        "surname": "surname",
+        "display_name": "displayName",
+        "job_title": "jobTitle",
+        "department": "department",
+        "company_name": "companyName",
+        "employee_id": "employeeId",
+        "user_type": "userType",
+        "usage_location": "usageLocation",
+        "preferred_language": "preferredLanguage",
+        "street_address": "streetAddress",
+        "city": "city",
+        "state": "state",
+        "postal_code": "postalCode",
+        "country": "country",
+        "telephone_number": "telephoneNumber",
+        "mobile": "mobile",
+        "facsimile_telephone_number": "facsimileTelephoneNumber",
+        "physical_delivery_office_name": "physicalDeliveryOfficeName",
+        "account_enabled": "accountEnabled",
+    }
+
+    class Meta:
+        ordering = ["display_name", "user_principal_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory", "object_id"], name="provisioning_user_unique_object_id"
+            ),
+            models.UniqueConstraint(
+                "directory", Lower("user_principal_name"), name="provisioning_user_unique_upn"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_principal_name
+
+    @property
+    def is_soft_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def source_attributes(self) -> dict[str, Any]:
+        """The user as the mapping engine and scoping filters see it (Graph names; empty
+        strings are null, because Entra never provisions nulls)."""
+        data: dict[str, Any] = {"objectId": str(self.object_id)}
+        for field_name, graph_name in self.GRAPH_NAMES.items():
+            value = getattr(self, field_name)
+            data[graph_name] = None if value == "" else value
+        data["manager"] = str(self.manager.object_id) if self.manager_id else None
+        data.update(self.extension_attributes or {})
+        return data
+
+
+class DirectoryGroup(models.Model):
+    """A group of the emulated directory. Members may be users or (nested) groups."""
+
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="groups")
+    object_id = models.UUIDField("Object ID", default=uuid.uuid4, editable=False)
+    display_name = models.CharField("Group name", max_length=256)
+    mail_nickname = models.CharField("Mail nickname", max_length=64, blank=True)
+    description = models.CharField(max_length=1024, blank=True)
+    security_enabled = models.BooleanField("Security enabled", default=True)
+    mail_enabled = models.BooleanField("Mail enabled", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["directory", "object_id"], name="provisioning_group_unique_object_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    def source_attributes(self) -> dict[str, Any]:
+        return {
+            "objectId": str(self.object_id),
+            "displayName": self.display_name,
+            "mailNickname": self.mail_nickname or None,
+            "description": self.description or None,
+            "securityEnabled": self.security_enabled,
+            "mailEnabled": self.mail_enabled,
+        }
+
+
+class DirectoryGroupMember(models.Model):
+    """One direct member of a group: a user or a nested group (exactly one is set)."""
+
+    group = models.ForeignKey(DirectoryGroup, on_delete=models.CASCADE, related_name="members")
+    member_user = models.ForeignKey(
+        DirectoryUser, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
+    )
+    member_group = models.ForeignKey(
+        DirectoryGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="parent_memberships",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(member_user__isnull=False) & Q(member_group__isnull=True))
+                | (Q(member_user__isnull=True) & Q(member_group__isnull=False)),
+                name="provisioning_member_exactly_one",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "member_user"],
+                condition=Q(member_user__isnull=False),
+                name="provisioning_member_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["group", "member_group"],
+                condition=Q(member_group__isnull=False),
+                name="provisioning_member_unique_group",
+            ),
+            models.CheckConstraint(
+                condition=~Q(member_group=models.F("group")),
+                name="provisioning_member_not_self",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} in {self.group}"
+
+    @property
+    def member(self) -> DirectoryUser | DirectoryGroup:
+        return self.member_user if self.member_user_id else self.member_group
+
+
+class ChangeRecord(models.Model):
+    """Append-only change feed of a directory: every change to a user, group, membership or app
+    assignment adds a row in the same transaction as the change. ``id`` is a bigserial; a
+    provisioning cycle remembers the highest id it has seen (its watermark) and the next
+    incremental cycle reads only rows above it."""
+
+    class ObjectType(models.TextChoices):
+        USER = "user", "User"
+        GROUP = "group", "Group"
+        MEMBERSHIP = "membership", "Group membership"
+        ASSIGNMENT = "assignment", "App role assignment"
+
+    class ChangeType(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        DELETED = "deleted", "Deleted"
+        RESTORED = "restored", "Restored"
+
+    id = models.BigAutoField(primary_key=True)
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="changes")
+    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
+    object_id = models.UUIDField(help_text="The user or group the change is about.")
+    related_object_id = models.UUIDField(
+        null=True, blank=True, help_text="The member (membership) or application (assignment)."
+    )
+    change_type = models.CharField(max_length=16, choices=ChangeType.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["directory", "id"], name="provisioning_change_feed")]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.object_type} {self.object_id} {self.change_type}"
+
+
+class EnterpriseApplication(models.Model):
+    """An enterprise application (service principal) of a directory, added from the gallery."""
+
+    class Template(models.TextChoices):
+        ELIUM = "elium", "Elium"
+        SCIM = "scim", "Generic SCIM app"
+
+    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="applications")
+    name = models.CharField(max_length=120)
+    template = models.CharField("Gallery template", max_length=16, choices=Template.choices)
+    object_id = models.UUIDField("Object ID", default=uuid.uuid4, unique=True, editable=False)
+    application_id = models.UUIDField(
+        "Application ID", default=uuid.uuid4, unique=True, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def supports_groups(self) -> bool:
+        """Elium's connector provisions users only; the generic SCIM template also groups."""
+        return self.template == self.Template.SCIM
+
+
+class AppRole(models.Model):
+    """A role of an application that assignments carry; every app has "Default Access"."""
+
+    DEFAULT_ACCESS = "Default Access"
+
+    application = models.ForeignKey(
+        EnterpriseApplication, on_delete=models.CASCADE, related_name="roles"
+    )
+    role_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    display_name = models.CharField(max_length=120)
+    value = models.CharField(max_length=120, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    is_default = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-is_default", "display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "display_name"], name="provisioning_role_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class AppRoleAssignment(models.Model):
+    """A user or group assigned to an application with a role ("Users and groups")."""
+
+    application = models.ForeignKey(
+        EnterpriseApplication, on_delete=models.CASCADE, related_name="assignments"
+    )
+    role = models.ForeignKey(AppRole, on_delete=models.CASCADE, related_name="assignments")
+    principal_user = models.ForeignKey(
+        DirectoryUser,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="app_assignments",
+    )
+    principal_group = models.ForeignKey(
+        DirectoryGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="app_assignments",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(principal_user__isnull=False) & Q(principal_group__isnull=True))
+                | (Q(principal_user__isnull=True) & Q(principal_group__isnull=False)),
+                name="provisioning_assignment_exactly_one",
+            ),
+            models.UniqueConstraint(
+                fields=["application", "principal_user", "role"],
+                condition=Q(principal_user__isnull=False),
+                name="provisioning_assignment_unique_user",
+            ),
+            models.UniqueConstraint(
+                fields=["application", "principal_group", "role"],
+                condition=Q(principal_group__isnull=False),
+                name="provisioning_assignment_unique_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.principal} → {self.application} ({self.role})"
+
+    @property
+    def principal(self) -> DirectoryUser | DirectoryGroup:
+        return self.principal_user if self.principal_user_id else self.principal_group
+
+
+def _new_job_id() -> str:
+    return f"scim.{secrets.token_hex(16)}"
+
+
+class ProvisioningJob(models.Model):
+    """The Provisioning tab's configuration of one application (Graph's synchronizationJob).
+    The Secret Token is Fernet-encrypted with ``CREDENTIALS_KEY`` and never rendered back."""
+
+    class Mode(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        AUTOMATIC = "automatic", "Automatic"
+
+    class Scope(models.TextChoices):
+        ASSIGNED = "assigned", "Sync only assigned users and groups"
+        ALL = "all", "Sync all users and groups"
+
+    class Status(models.TextChoices):
+        ON = "on", "On"
+        OFF = "off", "Off"
+
+    application = models.OneToOneField(
+        EnterpriseApplication, on_delete=models.CASCADE, related_name="provisioning_job"
+    )
+    job_id = models.CharField("Job ID", max_length=64, unique=True, default=_new_job_id)
+    mode = models.CharField(
+        "Provisioning Mode", max_length=16, choices=Mode.choices, default=Mode.MANUAL
+    )
+    tenant_url = models.CharField("Tenant URL", max_length=2048, blank=True)
+    secret_token_encrypted = models.TextField(blank=True, editable=False)
+    notification_email = models.EmailField("Notification Email", blank=True)
+    send_failure_email = models.BooleanField(
+        "Send an email notification when a failure occurs", default=False
+    )
+    prevent_accidental_deletion = models.BooleanField("Prevent accidental deletion", default=False)
+    deletion_threshold = models.PositiveIntegerField("Accidental deletion threshold", default=500)
+    scope = models.CharField(max_length=16, choices=Scope.choices, default=Scope.ASSIGNED)
+    status = models.CharField(
+        "Provisioning Status", max_length=8, choices=Status.choices, default=Status.OFF
+    )
+    credentials_tested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.job_id
+
+    @property
+    def has_secret_token(self) -> bool:
+        return bool(self.secret_token_encrypted)
+
+    @property
+    def is_configured(self) -> bool:
+        return self.mode == self.Mode.AUTOMATIC and bool(self.tenant_url)
+
+
+class ObjectMapping(models.Model):
+    """One "Mappings" row of a job: how users (or groups) flow to the target, with its Target
+    Object Actions and its Source Object Scope (scoping filters, stored through
+    ``provisioning.scoping.filters_to_json``)."""
+
+    class ObjectType(models.TextChoices):
+        USER = "user", "User"
+        GROUP = "group", "Group"
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="mappings")
+    object_type = models.CharField(max_length=8, choices=ObjectType.choices)
+    name = models.CharField(max_length=200)
+    enabled = models.BooleanField(default=True)
+    target_object = models.CharField("Target Object", max_length=120)
+    action_create = models.BooleanField("Create", default=True)
+    action_update = models.BooleanField("Update", default=True)
+    action_delete = models.BooleanField("Delete", default=True)
+    scoping_filters = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-object_type"]  # "user" before "group", as the portal lists them
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "object_type"], name="provisioning_object_mapping_unique_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def source_object(self) -> str:
+        return self.get_object_type_display()
+
+
+class AttributeMapping(models.Model):
+    """One row of the Attribute Mapping table: how one target attribute gets its value."""
+
+    class MappingType(models.TextChoices):
+        DIRECT = "Direct", "Direct"
+        CONSTANT = "Constant", "Constant"
+        EXPRESSION = "Expression", "Expression"
+        NONE = "None", "None"
+
+    class Apply(models.TextChoices):
+        ALWAYS = "Always", "Always"
+        ON_CREATE = "OnlyDuringCreation", "Only during object creation"
+
+    object_mapping = models.ForeignKey(
+        ObjectMapping, on_delete=models.CASCADE, related_name="attributes"
+    )
+    mapping_type = models.CharField(
+        "Mapping type", max_length=16, choices=MappingType.choices, default=MappingType.DIRECT
+    )
+    source_attribute = models.CharField("Source attribute", max_length=200, blank=True)
+    constant_value = models.CharField("Constant Value", max_length=1000, blank=True)
+    expression = models.TextField(blank=True)
+    default_value = models.CharField("Default value if null", max_length=1000, blank=True)
+    target_attribute = models.CharField("Target attribute", max_length=300)
+    matching_precedence = models.PositiveSmallIntegerField(
+        "Matching precedence", default=0, help_text="0 = not a matching attribute"
+    )
+    apply = models.CharField(
+        "Apply this mapping", max_length=24, choices=Apply.choices, default=Apply.ALWAYS
+    )
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["object_mapping", "target_attribute"],
+                name="provisioning_attribute_unique_target",
+            ),
+            models.UniqueConstraint(
+                fields=["object_mapping", "matching_precedence"],
+                condition=Q(matching_precedence__gt=0),
+                name="provisioning_attribute_unique_precedence",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_display} → {self.target_attribute}"
+
+    @property
+    def is_matching(self) -> bool:
+        return self.matching_precedence > 0
+
+    @property
+    def source_display(self) -> str:
+        """The Source column of the table: expressions shown verbatim, constants quoted."""
+        if self.mapping_type == self.MappingType.EXPRESSION:
+            return self.expression
+        if self.mapping_type == self.MappingType.CONSTANT:
+            return f'"{self.constant_value}"'
+        if self.mapping_type == self.MappingType.NONE:
+            return ""
+        return self.source_attribute
+
+
+class ProvisioningAuditEvent(models.Model):
+    """A configuration change of an application's provisioning, named as the portal's audit
+    activities ("Update provisioning setting or credentials", ...)."""
+
+    class Activity(models.TextChoices):
+        UPDATE_SETTINGS = (
+            "Update provisioning setting or credentials",
+            "Update provisioning setting or credentials",
+        )
+        START = "Enable/start provisioning configuration", "Enable/start provisioning configuration"
+        STOP = (
+            "Disable/pause provisioning configuration",
+            "Disable/pause provisioning configuration",
+        )
+        RESTART = (
+            "Enable/restart provisioning configuration",
+            "Enable/restart provisioning configuration",
+        )
+        UPDATE_MAPPINGS = "Update attribute mappings or scope", "Update attribute mappings or scope"
+        QUARANTINE = "Quarantine", "Quarantine"
+
+    application = models.ForeignKey(
+        EnterpriseApplication, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    activity = models.CharField(max_length=80, choices=Activity.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, default="system")
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.activity

@@ -1,0 +1,294 @@
+"""The Provisioning blade's Save, and Test Connection."""
+
+from __future__ import annotations
+
+import http
+import logging
+import uuid
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from provisioning.crypto import SecretUnavailableError, secret_decrypt, secret_encrypt
+from provisioning.models import EnterpriseApplication, ObjectMapping, ProvisioningJob
+from provisioning.outbound import DestinationRefusedError, destination_check, tenant_url_problem
+from provisioning.services.audit import Activity, provisioning_audit_record
+from provisioning.services.mappings import object_mappings_reset
+
+logger = logging.getLogger(__name__)
+
+TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
+SUCCESS_TEXT = "The supplied credentials are authorized to enable provisioning"
+FAILURE_TEXT = (
+    "You appear to have entered invalid credentials. Please confirm you are using the correct "
+    "information for an administrative account."
+)
+CODE_UNAVAILABLE = "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable"
+CODE_INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
+SCIM_LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+SETTINGS_FIELDS = (
+    "mode",
+    "tenant_url",
+    "notification_email",
+    "send_failure_email",
+    "prevent_accidental_deletion",
+    "deletion_threshold",
+    "scope",
+)
+
+
+@transaction.atomic
+def provisioning_job_update(
+    *,
+    job: ProvisioningJob,
+    mode: str,
+    tenant_url: str = "",
+    secret_token: str = "",
+    notification_email: str = "",
+    send_failure_email: bool = False,
+    prevent_accidental_deletion: bool = False,
+    deletion_threshold: int = 500,
+    scope: str = ProvisioningJob.Scope.ASSIGNED,
+    status: str = ProvisioningJob.Status.OFF,
+    restore_default_mappings: bool = False,
+    actor=None,
+) -> list[str]:
+    """Save the Provisioning blade. A blank ``secret_token`` keeps the stored one. Returns the
+    audit activities recorded (one per kind of change)."""
+    errors: dict[str, str] = {}
+    tenant_url = tenant_url.strip()
+    secret_token = secret_token.strip()
+    notification_email = notification_email.strip()
+    if mode not in ProvisioningJob.Mode.values:
+        errors["mode"] = "Select a valid choice."
+    elif mode == ProvisioningJob.Mode.MANUAL and job.mode == ProvisioningJob.Mode.AUTOMATIC:
+        errors["mode"] = (
+            "Provisioning Mode cannot go back to Manual once Automatic is configured; "
+            "set Provisioning Status to Off instead."
+        )
+    automatic = mode == ProvisioningJob.Mode.AUTOMATIC
+    if automatic:
+        if not tenant_url:
+            errors["tenant_url"] = "This field is required."
+        elif problem := tenant_url_problem(tenant_url):
+            errors["tenant_url"] = problem
+        needs_token = job.application.template == EnterpriseApplication.Template.ELIUM
+        if needs_token and not secret_token and not job.has_secret_token:
+            errors["secret_token"] = "This field is required."
+    if notification_email:
+        try:
+            validate_email(notification_email)
+        except ValidationError:
+            errors["notification_email"] = "Enter a valid email address."
+    elif send_failure_email:
+        errors["notification_email"] = "Enter the address to notify when a failure occurs."
+    if prevent_accidental_deletion and deletion_threshold < 1:
+        errors["deletion_threshold"] = "Enter a whole number of 1 or more."
+    if scope not in ProvisioningJob.Scope.values:
+        errors["scope"] = "Select a valid choice."
+    if status not in ProvisioningJob.Status.values:
+        errors["status"] = "Select a valid choice."
+    elif status == ProvisioningJob.Status.ON and not automatic:
+        errors["status"] = "Provisioning can only be turned on in Automatic mode."
+    if errors:
+        raise ValidationError(errors)
+
+    wanted = {
+        "mode": mode,
+        "tenant_url": tenant_url,
+        "notification_email": notification_email,
+        "send_failure_email": send_failure_email,
+        "prevent_accidental_deletion": prevent_accidental_deletion,
+        "deletion_threshold": deletion_threshold,
+        "scope": scope,
+    }
+    changed = [name for name in SETTINGS_FIELDS if getattr(job, name) != wanted[name]]
+    for name in changed:
+        setattr(job, name, wanted[name])
+    if secret_token:
+        # Re-encrypting the same token is still a credentials change in the portal's eyes.
+        job.secret_token_encrypted = secret_encrypt(secret_token)
+        changed.append("secret_token")
+    old_status = job.status
+    job.status = status
+    job.save()
+
+    activities: list[str] = []
+    application = job.application
+    if changed:
+        provisioning_audit_record(
+            application=application,
+            activity=Activity.UPDATE_SETTINGS,
+            actor=actor,
+            details={"changed": changed},
+        )
+        activities.append(Activity.UPDATE_SETTINGS)
+    if old_status != status:
+        activity = Activity.START if status == ProvisioningJob.Status.ON else Activity.STOP
+        provisioning_audit_record(application=application, activity=activity, actor=actor)
+        activities.append(activity)
+    if restore_default_mappings:
+        object_mappings_reset(job=job)
+        provisioning_audit_record(
+            application=application,
+            activity=Activity.UPDATE_MAPPINGS,
+            actor=actor,
+            details={"restored_default_mappings": True},
+        )
+        activities.append(Activity.UPDATE_MAPPINGS)
+    return activities
+
+
+@dataclass(frozen=True)
+class ConnectionTestResult:
+    """What the "Testing connection to <App>" notification shows."""
+
+    ok: bool
+    title: str
+    message: str
+    error_code: str = ""
+    details: str = ""
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def _matching_attribute(job: ProvisioningJob, object_type: str, fallback: str) -> str:
+    attribute = (
+        ObjectMapping.objects.filter(job=job, object_type=object_type)
+        .values_list("attributes__target_attribute", flat=True)
+        .filter(attributes__matching_precedence__gt=0)
+        .order_by("attributes__matching_precedence")
+        .first()
+    )
+    return attribute or fallback
+
+
+def _endpoint(tenant_url: str, resource: str) -> str:
+    # Entra appends the resource to the path; query strings such as ?aadOptscim062020 are
+    # feature flags for Entra itself and are not sent on the wire here.
+    parts = urlsplit(tenant_url)
+    path = parts.path.rstrip("/") + "/" + resource
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _status_name(code: int) -> str:
+    try:
+        return http.HTTPStatus(code).phrase.replace(" ", "").replace("-", "")
+    except ValueError:
+        return str(code)
+
+
+class _ProbeFailed(Exception):
+    def __init__(self, code: str, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+
+
+def _unexpected(response: httpx.Response, why: str = "") -> str:
+    content = response.text[:1000]
+    text = (
+        "We received this unexpected response from your application: Received response from "
+        f"Web resource. Resource: {response.request.url} Operation: GET Response Status Code: "
+        f"{_status_name(response.status_code)} Response Content: {content}"
+    )
+    return f"{text} {why}".rstrip()
+
+
+def _probe(client: httpx.Client, url: str, params: dict[str, str]) -> None:
+    try:
+        response = client.get(url, params=params)
+    except httpx.TimeoutException:
+        raise _ProbeFailed(
+            CODE_UNAVAILABLE,
+            f"An error occurred while sending the request. Resource: {url} Operation: GET "
+            f"The operation timed out after {TEST_CONNECTION_TIMEOUT_SECONDS:g} seconds.",
+        ) from None
+    except httpx.HTTPError as error:
+        raise _ProbeFailed(
+            CODE_UNAVAILABLE,
+            f"An error occurred while sending the request. Resource: {url} Operation: GET "
+            f"{type(error).__name__}: {error}",
+        ) from None
+    if response.status_code != 200:
+        raise _ProbeFailed(CODE_UNAVAILABLE, _unexpected(response))
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if (
+        not isinstance(body, dict)
+        or SCIM_LIST_RESPONSE not in (body.get("schemas") or [])
+        or not isinstance(body.get("totalResults"), int)
+    ):
+        raise _ProbeFailed(
+            CODE_INCOMPATIBLE,
+            _unexpected(response, "The response is not a SCIM ListResponse."),
+        )
+
+
+def provisioning_job_test_connection(
+    *, job: ProvisioningJob, tenant_url: str, secret_token: str = ""
+) -> ConnectionTestResult:
+    """Call the target exactly as Entra's Test Connection does: a query for a user that cannot
+    exist (the users mapping's matching attribute eq a random GUID), and the same for groups
+    when the app provisions groups. A blank ``secret_token`` uses the stored one. Nothing is
+    saved; the token never appears in the result or the log."""
+    application = job.application
+    title = f"Testing connection to {application.name}"
+
+    def failure(code: str, details: str) -> ConnectionTestResult:
+        if token:
+            details = details.replace(token, "********")
+        logger.info("Test connection for job %s failed: %s", job.job_id, code)
+        return ConnectionTestResult(
+            ok=False, title=title, message=FAILURE_TEXT, error_code=code, details=details
+        )
+
+    token = secret_token.strip()
+    if not token:
+        try:
+            token = secret_decrypt(job.secret_token_encrypted)
+        except SecretUnavailableError as error:
+            return failure(CODE_UNAVAILABLE, str(error))
+    tenant_url = tenant_url.strip()
+    if not tenant_url:
+        return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
+    try:
+        destination_check(tenant_url)
+    except DestinationRefusedError as error:
+        return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {error}.")
+
+    headers = {"Accept": "application/scim+json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    probes = [
+        (
+            _endpoint(tenant_url, "Users"),
+            {"filter": f'{_matching_attribute(job, "user", "userName")} eq "{uuid.uuid4()}"'},
+        )
+    ]
+    groups_enabled = ObjectMapping.objects.filter(
+        job=job, object_type=ObjectMapping.ObjectType.GROUP, enabled=True
+    ).exists()
+    if application.supports_groups and groups_enabled:
+        attribute = _matching_attribute(job, "group", "displayName")
+        probes.append(
+            (
+                _endpoint(tenant_url, "Groups"),
+                {"excludedAttributes": "members", "filter": f'{attribute} eq "{uuid.uuid4()}"'},
+            )
+        )
+    try:
+        with httpx.Client(
+            timeout=TEST_CONNECTION_TIMEOUT_SECONDS, headers=headers, follow_redirects=False
+        ) as client:
+            for url, params in probes:
+                _probe(client, url, params)
+    except _ProbeFailed as failed:
+        return failure(failed.code, failed.details)
+    logger.info("Test connection for job %s succeeded", job.job_id)
+    return ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT)

@@ -1,0 +1,171 @@
+// The Azure console's small enhancements: confirmations, Test Connection notifications, live
+// expression parsing, and showing only the fields that apply. Every form still works without it.
+(function () {
+  "use strict";
+
+  function csrf(form) {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  // Confirmations: buttons/links with data-confirm, and checkboxes wrapped in data-confirm-check.
+  document.addEventListener("click", function (event) {
+    var el = event.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var submitter = event.submitter;
+    if (submitter && submitter.hasAttribute("data-test-connection")) return;
+    form.querySelectorAll("[data-confirm-check]").forEach(function (wrap) {
+      var box = wrap.querySelector("input[type=checkbox]");
+      if (box && box.checked && !window.confirm(wrap.getAttribute("data-confirm-check"))) {
+        event.preventDefault();
+      }
+    });
+  });
+
+  // Notifications pane.
+  var pane = document.getElementById("notifications");
+  document.addEventListener("click", function (event) {
+    if (!pane) return;
+    if (event.target.closest("[data-notifications-toggle]")) pane.hidden = !pane.hidden;
+    if (event.target.closest("[data-notifications-dismiss]")) {
+      document.getElementById("notification-list").innerHTML = "";
+      pane.hidden = true;
+    }
+  });
+
+  function notification(n) {
+    var box = document.createElement("div");
+    box.className = "az-notification " + (n.running ? "az-running" : n.ok ? "az-ok" : "az-fail");
+    box.setAttribute("data-testid", "notification");
+    box.setAttribute("role", n.running ? "status" : "alert");
+    var icon = document.createElement("div");
+    icon.className = "az-notification-icon";
+    icon.textContent = n.running ? "…" : n.ok ? "✔" : "!";
+    var body = document.createElement("div");
+    var title = document.createElement("strong");
+    title.className = "az-notification-title";
+    title.textContent = n.title;
+    body.appendChild(title);
+    var message = document.createElement("p");
+    message.textContent = n.message;
+    body.appendChild(message);
+    if (!n.ok && !n.running) {
+      [["Error code:", n.error_code, "error-code"], ["Details:", n.details, "error-details"],
+       ["Request-id:", n.request_id, "request-id"]].forEach(function (row) {
+        var p = document.createElement("p");
+        p.className = "az-kv";
+        var b = document.createElement("b");
+        b.textContent = row[0];
+        var span = document.createElement("span");
+        span.setAttribute("data-testid", row[2]);
+        span.textContent = row[1];
+        p.appendChild(b);
+        p.appendChild(document.createTextNode(" "));
+        p.appendChild(span);
+        body.appendChild(p);
+      });
+    }
+    var when = document.createElement("p");
+    when.className = "az-muted";
+    when.textContent = "a few seconds ago";
+    body.appendChild(when);
+    box.appendChild(icon);
+    box.appendChild(body);
+    return box;
+  }
+
+  // Test Connection: post the credentials being edited, show the portal's notification.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-test-connection]");
+    if (!button || !pane) return;
+    event.preventDefault();
+    var form = button.form;
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrf(form));
+    data.append("tenant_url", form.elements.tenant_url.value);
+    data.append("secret_token", form.elements.secret_token.value);
+    var list = document.getElementById("notification-list");
+    var appName = document.querySelector(".az-menu-title").textContent;
+    var running = notification({running: true, title: "Testing connection to " + appName, message: "Testing…"});
+    list.innerHTML = "";
+    list.appendChild(running);
+    pane.hidden = false;
+    button.disabled = true;
+    fetch(button.getAttribute("formaction"), {
+      method: "POST", body: data, credentials: "same-origin",
+      headers: {"X-Requested-With": "fetch"}
+    }).then(function (response) { return response.json(); })
+      .then(function (n) { list.replaceChild(notification(n), running); })
+      .catch(function () {
+        list.replaceChild(notification({ok: false, title: running.querySelector("strong").textContent,
+          message: "The test could not be run.", error_code: "", details: "", request_id: ""}), running);
+      })
+      .finally(function () { button.disabled = false; });
+  });
+
+  // Show only the sections that apply to the selected mode / mapping type / checkbox.
+  function sync() {
+    var mode = document.querySelector("select[name=mode]");
+    document.querySelectorAll("[data-mode-section]").forEach(function (el) {
+      el.hidden = mode && el.getAttribute("data-mode-section") !== mode.value;
+    });
+    var type = document.querySelector("[data-attribute-form] select[name=mapping_type]");
+    document.querySelectorAll("[data-type-section]").forEach(function (el) {
+      el.hidden = type && el.getAttribute("data-type-section").split(" ").indexOf(type.value) < 0;
+    });
+    var match = document.querySelector("[data-attribute-form] select[name=match_objects]");
+    var precedence = document.querySelector("[data-attribute-form] input[name=matching_precedence]");
+    if (match && precedence) {
+      precedence.disabled = match.value !== "yes";
+      if (match.value !== "yes") precedence.value = "0";
+      else if (precedence.value === "0" || precedence.value === "") precedence.value = "1";
+    }
+    document.querySelectorAll("[data-show-when-checked]").forEach(function (el) {
+      var box = document.getElementById(el.getAttribute("data-show-when-checked"));
+      el.hidden = box && !box.checked;
+    });
+    var scoping = document.querySelector("[data-scoping-form]");
+    if (scoping) {
+      var unary = scoping.getAttribute("data-unary").split("|");
+      scoping.querySelectorAll("tr").forEach(function (row) {
+        var op = row.querySelector("select");
+        var value = row.querySelector("[data-value-box]");
+        if (op && value) value.hidden = unary.indexOf(op.value) >= 0;
+      });
+    }
+  }
+  document.addEventListener("change", sync);
+  document.addEventListener("DOMContentLoaded", sync);
+
+  // Live expression parsing.
+  var timer;
+  function validateExpression(box) {
+    var form = box.form;
+    var feedback = form.querySelector("[data-testid=expression-feedback]");
+    var data = new FormData();
+    data.append("csrfmiddlewaretoken", csrf(form));
+    data.append("expression", box.value);
+    fetch(form.getAttribute("data-validate-url"), {method: "POST", body: data, credentials: "same-origin"})
+      .then(function (response) { return response.json(); })
+      .then(function (result) {
+        feedback.textContent = result.message;
+        feedback.className = "az-parse " + (result.ok ? "az-ok" : "az-fail");
+      });
+  }
+  document.addEventListener("input", function (event) {
+    if (event.target.matches("[data-attribute-form] textarea[name=expression]")) {
+      clearTimeout(timer);
+      var box = event.target;
+      timer = setTimeout(function () { validateExpression(box); }, 250);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.querySelector("[data-attribute-form] textarea[name=expression]");
+    if (box && box.value) validateExpression(box);
+  });
+})();

@@ -1,0 +1,121 @@
+"""Test Connection against a real SCIM server: this project's own, over HTTP."""
+
+import logging
+import socket
+
+import pytest
+
+from elium_portal.services.tokens import scim_token_issue
+from provisioning.outbound import DestinationRefusedError, destination_check
+from provisioning.services.jobs import (
+    CODE_INCOMPATIBLE,
+    CODE_UNAVAILABLE,
+    FAILURE_TEXT,
+    SUCCESS_TEXT,
+    provisioning_job_test_connection,
+    provisioning_job_update,
+)
+from tests.factories import TenantFactory, make_application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def scim_target(live_server):
+    tenant = TenantFactory(slug="acme")
+    token = scim_token_issue(tenant=tenant).plaintext
+    return f"{live_server.url}/t/acme/scim/v2", token
+
+
+def free_port_url():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/scim/v2"
+
+
+@pytest.mark.parametrize("template", ["elium", "scim"])
+def test_valid_credentials_succeed(scim_target, template):
+    url, token = scim_target
+    job = make_application(template=template).provisioning_job
+    result = provisioning_job_test_connection(job=job, tenant_url=url, secret_token=token)
+    assert result.ok, result.details
+    assert result.message == SUCCESS_TEXT
+    assert result.title == f"Testing connection to {job.application.name}"
+
+
+def test_blank_token_uses_the_stored_one(scim_target):
+    url, token = scim_target
+    job = make_application().provisioning_job
+    provisioning_job_update(
+        job=job, mode="automatic", tenant_url=url, secret_token=token, scope="assigned"
+    )
+    assert provisioning_job_test_connection(job=job, tenant_url=url, secret_token="").ok
+
+
+def test_wrong_token_reports_unauthorized_without_the_token(scim_target, caplog):
+    url, _ = scim_target
+    job = make_application().provisioning_job
+    caplog.set_level(logging.DEBUG)
+    result = provisioning_job_test_connection(
+        job=job, tenant_url=url, secret_token="elium_scim_wrong-token-value"
+    )
+    assert not result.ok
+    assert result.message == FAILURE_TEXT
+    assert result.error_code == CODE_UNAVAILABLE
+    assert "Response Status Code: Unauthorized" in result.details
+    assert f"Resource: {url}/Users?filter=userName" in result.details
+    assert len(result.request_id) == 36
+    assert "wrong-token-value" not in result.details
+    assert "wrong-token-value" not in caplog.text
+
+
+def test_nothing_listening_is_a_connection_failure():
+    job = make_application().provisioning_job
+    result = provisioning_job_test_connection(job=job, tenant_url=free_port_url(), secret_token="x")
+    assert not result.ok
+    assert result.error_code == CODE_UNAVAILABLE
+    assert result.details.startswith("An error occurred while sending the request.")
+
+
+def test_a_non_scim_url_fails(live_server):
+    job = make_application().provisioning_job
+    result = provisioning_job_test_connection(
+        job=job, tenant_url=f"{live_server.url}/healthz", secret_token="x"
+    )
+    assert not result.ok
+    assert "NotFound" in result.details
+
+
+def test_a_200_that_is_not_a_list_response_is_incompatible(live_server):
+    job = make_application().provisioning_job
+    # The login page answers 200 with HTML for any query string.
+    result = provisioning_job_test_connection(
+        job=job, tenant_url=f"{live_server.url}/accounts/login", secret_token="x"
+    )
+    assert not result.ok
+    assert result.error_code in (CODE_INCOMPATIBLE, CODE_UNAVAILABLE)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://[fe80::1]/scim",
+        "http://10.0.0.5/scim",
+        "ftp://example.com/scim",
+    ],
+)
+def test_forbidden_destinations_are_never_called(url):
+    job = make_application().provisioning_job
+    result = provisioning_job_test_connection(job=job, tenant_url=url, secret_token="x")
+    assert not result.ok
+    assert "cannot be called" in result.details
+
+
+def test_private_networks_can_be_allowed(settings):
+    settings.PROVISIONING_ALLOW_PRIVATE_NETWORKS = True
+    destination_check("http://10.0.0.5/scim")
+    settings.PROVISIONING_ALLOW_LOOPBACK = False
+    with pytest.raises(DestinationRefusedError):
+        destination_check("http://127.0.0.1/scim")
