@@ -1,14 +1,40 @@
-"""``seed_demo`` — the demo data ``make run`` starts with. Idempotent."""
+"""``seed_demo`` — the demo data ``make run`` starts with. Idempotent.
+
+The Elium side: tenant ``demo`` with an administrator. The Azure side: a directory "Contoso"
+with people, a manager chain and two groups, and an "Elium" enterprise application whose
+Tenant URL is the demo tenant's SCIM endpoint and whose Secret Token is a token of that tenant,
+assigned to both groups, Provisioning Mode Automatic, Provisioning Status Off. This command (and
+the root URLconf) is the only place that knows both sides.
+"""
 
 import json
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from elium_portal.services.tenants import tenant_admin_ensure, tenant_ensure
+from elium_portal.services.tokens import scim_token_issue
 
 DEMO_ADMIN_USERNAME = "admin"
+DEMO_DIRECTORY = "Contoso"
+DEMO_PEOPLE = [
+    # (given, surname, title, department, manager index or None)
+    ("Megan", "Bowen", "Chief Executive Officer", "Executive", None),
+    ("Alex", "Wilber", "Head of Sales", "Sales", 0),
+    ("Adele", "Vance", "Account Executive", "Sales", 1),
+    ("Lee", "Gu", "Account Executive", "Sales", 1),
+    ("Isaiah", "Langer", "Sales Engineer", "Sales", 1),
+    ("Nestor", "Wilke", "VP Engineering", "Engineering", 0),
+    ("Lidia", "Holloway", "Software Engineer", "Engineering", 5),
+    ("Diego", "Siciliani", "Software Engineer", "Engineering", 5),
+    ("Grady", "Archie", "Site Reliability Engineer", "Engineering", 5),
+    ("Pradeep", "Gupta", "Product Designer", "Engineering", 5),
+    ("Joni", "Sherman", "Paralegal", "Legal", 0),
+    ("Johanna", "Lorenz", "Office Manager", "Operations", 0),
+]
 
 
 def demo_admin_password() -> str:
@@ -23,22 +49,100 @@ def demo_admin_password() -> str:
     return password
 
 
+def seed_elium_side():
+    tenant, _ = tenant_ensure(slug="demo", name="Demo Platform")
+    _, created = tenant_admin_ensure(
+        tenant=tenant, username=DEMO_ADMIN_USERNAME, password=demo_admin_password()
+    )
+    if created:
+        # The demo admin is also support staff, so the Django admin and the Azure console are
+        # one click away.
+        get_user_model().objects.filter(username=DEMO_ADMIN_USERNAME).update(
+            is_staff=True, is_superuser=True
+        )
+    return tenant
+
+
+@transaction.atomic
+def seed_azure_side(tenant):
+    from provisioning.models import Directory, EnterpriseApplication, ProvisioningJob
+    from provisioning.services.applications import (
+        app_role_assignment_create,
+        enterprise_application_create,
+    )
+    from provisioning.services.directory import (
+        directory_create,
+        directory_group_create,
+        directory_group_member_add,
+        directory_user_create,
+    )
+    from provisioning.services.jobs import provisioning_job_update
+
+    if Directory.objects.filter(name=DEMO_DIRECTORY).exists():
+        return Directory.objects.get(name=DEMO_DIRECTORY), False
+    domain = "contoso.onmicrosoft.com"
+    directory = directory_create(name=DEMO_DIRECTORY, domain=domain)
+    people = []
+    for index, (given, surname, title, department, manager) in enumerate(DEMO_PEOPLE):
+        nickname = f"{given}{surname[0]}".lower()
+        people.append(
+            directory_user_create(
+                directory=directory,
+                user_principal_name=f"{nickname}@{domain}",
+                mail=f"{nickname}@contoso.com",
+                mail_nickname=nickname,
+                given_name=given,
+                surname=surname,
+                display_name=f"{given} {surname}",
+                job_title=title,
+                department=department,
+                company_name="Contoso",
+                employee_id=f"E{1000 + index}",
+                preferred_language="en-US",
+                city="Seattle",
+                country="US",
+                manager=people[manager] if manager is not None else None,
+            )
+        )
+    groups = {}
+    for name in ("Sales", "Engineering"):
+        groups[name] = directory_group_create(
+            directory=directory,
+            display_name=name,
+            mail_nickname=name.lower(),
+            security_enabled=True,
+            description=f"The {name} team",
+        )
+        for person in people:
+            if person.department == name:
+                directory_group_member_add(directory=directory, group=groups[name], member=person)
+
+    application = enterprise_application_create(
+        directory=directory, template=EnterpriseApplication.Template.ELIUM, name="Elium"
+    )
+    for group in groups.values():
+        app_role_assignment_create(application=application, principal=group)
+    app_role_assignment_create(application=application, principal=people[0])
+    token = scim_token_issue(tenant=tenant, label="demo seed").plaintext
+    provisioning_job_update(
+        job=application.provisioning_job,
+        mode=ProvisioningJob.Mode.AUTOMATIC,
+        tenant_url=tenant.scim_base_url,
+        secret_token=token,
+        status=ProvisioningJob.Status.OFF,
+    )
+    return directory, True
+
+
 class Command(BaseCommand):
-    help = "Create the demo tenant 'demo' with an administrator. Safe to re-run."
+    help = "Create the demo: tenant 'demo' with an admin, and the Contoso directory with an "
+    "Elium app provisioning into it. Safe to re-run."
 
     def handle(self, *args, **options):
-        tenant, _ = tenant_ensure(slug="demo", name="Demo Platform")
-        password = demo_admin_password()
-        _, created = tenant_admin_ensure(
-            tenant=tenant, username=DEMO_ADMIN_USERNAME, password=password
-        )
-        if created:
-            from django.contrib.auth import get_user_model
-
-            # The demo admin is also support staff, so the Django admin is one click away.
-            get_user_model().objects.filter(username=DEMO_ADMIN_USERNAME).update(
-                is_staff=True, is_superuser=True
-            )
+        tenant = seed_elium_side()
+        directory, created = seed_azure_side(tenant)
         if options["verbosity"] >= 1:
             self.stdout.write(f"Demo tenant: {tenant.url}")
-            self.stdout.write(f"Demo admin:  {DEMO_ADMIN_USERNAME} / {password}")
+            self.stdout.write(f"Demo admin:  {DEMO_ADMIN_USERNAME} / {demo_admin_password()}")
+            state = "created" if created else "already there"
+            self.stdout.write(f"Demo directory {directory.name}: {state}")
