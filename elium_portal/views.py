@@ -45,6 +45,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["tenants"] = tenant_list_for_user(user=self.request.user)
+        context["azure_product_name"] = settings.AZURE_DIRECTORY_PRODUCT_NAME
         return context
 
 
