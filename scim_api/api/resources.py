@@ -223,88 +223,82 @@ class GroupRenderMixin:
         ]
 
 
-class UsersView(UserRenderMixin, ResourceView):
+class CollectionView(ResourceView):
+    """``GET`` (list/filter) and ``POST`` (create) on ``/Users`` or ``/Groups``."""
+
     def get(self, request, slug):
         return self.search(self.projection(request))
 
     def post(self, request, slug):
-        user = user_services.scim_user_create(
-            tenant=self.tenant, body=self.body(request), policy=self.policy
-        )
-        return self.single(request, user, status_code=status.HTTP_201_CREATED)
+        obj = self.create(self.body(request))
+        return self.single(request, obj, status_code=status.HTTP_201_CREATED)
 
 
-class UserDetailView(UserRenderMixin, ResourceView):
+class DetailView(ResourceView):
+    """``GET``/``PUT``/``PATCH``/``DELETE`` on ``/Users/{id}`` or ``/Groups/{id}``."""
+
     def get(self, request, slug, resource_id):
-        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
-        return self.not_modified(request, user) or self.single(request, user)
+        obj = self.fetch(resource_id)
+        return self.not_modified(request, obj) or self.single(request, obj)
 
     def put(self, request, slug, resource_id):
-        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
-        user = user_services.scim_user_replace(
-            tenant=self.tenant,
-            user=user,
-            body=self.body(request),
-            policy=self.policy,
-            if_match=self.if_match(request),
-        )
-        return self.single(request, user)
+        obj = self.replace(self.fetch(resource_id), self.body(request), self.if_match(request))
+        return self.single(request, obj)
 
     def patch(self, request, slug, resource_id):
-        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
-        user = user_services.scim_user_patch(
-            tenant=self.tenant,
-            user=user,
-            body=self.body(request),
-            policy=self.policy,
-            if_match=self.if_match(request),
-        )
-        return self.single(request, user)
+        obj = self.modify(self.fetch(resource_id), self.body(request), self.if_match(request))
+        return self.patched(request, obj)
 
     def delete(self, request, slug, resource_id):
-        user = selectors.user_get(tenant=self.tenant, user_id=resource_id)
-        user_services.scim_user_delete(
-            tenant=self.tenant, user=user, if_match=self.if_match(request)
-        )
+        self.remove(self.fetch(resource_id), self.if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    def patched(self, request, obj) -> Response:
+        return self.single(request, obj)
 
-class GroupsView(GroupRenderMixin, ResourceView):
-    def get(self, request, slug):
-        return self.search(self.projection(request))
 
-    def post(self, request, slug):
-        group = group_services.scim_group_create(
-            tenant=self.tenant, body=self.body(request), policy=self.policy
+class UserOperationsMixin(UserRenderMixin):
+    def fetch(self, resource_id):
+        return selectors.user_get(tenant=self.tenant, user_id=resource_id)
+
+    def create(self, body):
+        return user_services.scim_user_create(tenant=self.tenant, body=body, policy=self.policy)
+
+    def replace(self, user, body, if_match):
+        return user_services.scim_user_replace(
+            tenant=self.tenant, user=user, body=body, policy=self.policy, if_match=if_match
         )
-        return self.single(request, group, status_code=status.HTTP_201_CREATED)
 
-
-class GroupDetailView(GroupRenderMixin, ResourceView):
-    def get(self, request, slug, resource_id):
-        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
-        return self.not_modified(request, group) or self.single(request, group)
-
-    def put(self, request, slug, resource_id):
-        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
-        group = group_services.scim_group_replace(
-            tenant=self.tenant,
-            group=group,
-            body=self.body(request),
-            policy=self.policy,
-            if_match=self.if_match(request),
+    def modify(self, user, body, if_match):
+        return user_services.scim_user_patch(
+            tenant=self.tenant, user=user, body=body, policy=self.policy, if_match=if_match
         )
-        return self.single(request, group)
 
-    def patch(self, request, slug, resource_id):
-        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
-        group = group_services.scim_group_patch(
-            tenant=self.tenant,
-            group=group,
-            body=self.body(request),
-            policy=self.policy,
-            if_match=self.if_match(request),
+    def remove(self, user, if_match):
+        user_services.scim_user_delete(tenant=self.tenant, user=user, if_match=if_match)
+
+
+class GroupOperationsMixin(GroupRenderMixin):
+    def fetch(self, resource_id):
+        return selectors.group_get(tenant=self.tenant, group_id=resource_id)
+
+    def create(self, body):
+        return group_services.scim_group_create(tenant=self.tenant, body=body, policy=self.policy)
+
+    def replace(self, group, body, if_match):
+        return group_services.scim_group_replace(
+            tenant=self.tenant, group=group, body=body, policy=self.policy, if_match=if_match
         )
+
+    def modify(self, group, body, if_match):
+        return group_services.scim_group_patch(
+            tenant=self.tenant, group=group, body=body, policy=self.policy, if_match=if_match
+        )
+
+    def remove(self, group, if_match):
+        group_services.scim_group_delete(tenant=self.tenant, group=group, if_match=if_match)
+
+    def patched(self, request, group) -> Response:
         params = self.projection(request)
         if params.attributes or params.excluded:
             return self.single(request, group, params=params)
@@ -313,12 +307,21 @@ class GroupDetailView(GroupRenderMixin, ResourceView):
         response["ETag"] = etag(group.version)
         return response
 
-    def delete(self, request, slug, resource_id):
-        group = selectors.group_get(tenant=self.tenant, group_id=resource_id)
-        group_services.scim_group_delete(
-            tenant=self.tenant, group=group, if_match=self.if_match(request)
-        )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+class UsersView(UserOperationsMixin, CollectionView):
+    pass
+
+
+class UserDetailView(UserOperationsMixin, DetailView):
+    pass
+
+
+class GroupsView(GroupOperationsMixin, CollectionView):
+    pass
+
+
+class GroupDetailView(GroupOperationsMixin, DetailView):
+    pass
 
 
 class SearchView(ResourceView):
