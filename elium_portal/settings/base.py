@@ -113,6 +113,9 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "procrastinate": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        # One line per outbound request would drown the provisioning engine's own log.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
