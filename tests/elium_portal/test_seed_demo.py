@@ -17,7 +17,7 @@ def test_seed_demo_builds_both_sides_once(capsys):
     tenant = Tenant.objects.get(slug="demo")
     assert Membership.objects.get(tenant=tenant).role == "admin"
     directory = Directory.objects.get(name="Contoso")
-    assert directory.users.count() == 12
+    assert directory.users.count() == 36
     app = EnterpriseApplication.objects.get(directory=directory)
     assert app.name == "Elium"
     job = app.provisioning_job

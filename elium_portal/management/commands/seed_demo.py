@@ -9,6 +9,7 @@ the root URLconf) is the only place that knows both sides.
 
 import json
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -21,19 +22,43 @@ from elium_portal.services.tokens import scim_token_issue
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_DIRECTORY = "Contoso"
 DEMO_PEOPLE = [
-    # (given, surname, title, department, manager index or None)
+    # (given, surname, title, department, index of the manager or None)
     ("Megan", "Bowen", "Chief Executive Officer", "Executive", None),
     ("Alex", "Wilber", "Head of Sales", "Sales", 0),
     ("Adele", "Vance", "Account Executive", "Sales", 1),
     ("Lee", "Gu", "Account Executive", "Sales", 1),
     ("Isaiah", "Langer", "Sales Engineer", "Sales", 1),
     ("Nestor", "Wilke", "VP Engineering", "Engineering", 0),
-    ("Lidia", "Holloway", "Software Engineer", "Engineering", 5),
-    ("Diego", "Siciliani", "Software Engineer", "Engineering", 5),
-    ("Grady", "Archie", "Site Reliability Engineer", "Engineering", 5),
+    ("Lidia", "Holloway", "Engineering Manager", "Engineering", 5),
+    ("Diego", "Siciliani", "Software Engineer", "Engineering", 6),
+    ("Grady", "Archie", "Site Reliability Engineer", "Engineering", 6),
     ("Pradeep", "Gupta", "Product Designer", "Engineering", 5),
     ("Joni", "Sherman", "Paralegal", "Legal", 0),
     ("Johanna", "Lorenz", "Office Manager", "Operations", 0),
+    ("Miriam", "Graham", "Director of Marketing", "Marketing", 0),
+    ("Patti", "Fernandez", "Content Strategist", "Marketing", 12),
+    ("Henrietta", "Mueller", "Brand Designer", "Marketing", 12),
+    ("Christie", "Cline", "Buyer", "Operations", 11),
+    ("Enrico", "Cattaneo", "Support Lead", "Support", 11),
+    ("Irvin", "Sayers", "Support Engineer", "Support", 16),
+    ("Lynne", "Robbins", "Support Engineer", "Support", 16),
+    ("Allan", "Deyoung", "IT Administrator", "IT", 11),
+    ("Debra", "Berger", "Administrative Assistant", "Executive", 0),
+    ("Emily", "Braun", "Budget Analyst", "Finance", 0),
+    ("Nathan", "Kerr", "Controller", "Finance", 21),
+    ("Yuki", "Tanaka", "Software Engineer", "Engineering", 6),
+    ("Amara", "Okafor", "Software Engineer", "Engineering", 6),
+    ("Sofia", "Rossi", "Data Scientist", "Engineering", 5),
+    ("Lukas", "Schmidt", "QA Engineer", "Engineering", 6),
+    ("Chloé", "Dubois", "Account Executive", "Sales", 1),
+    ("Mateo", "García", "Sales Development Rep", "Sales", 1),
+    ("Aisha", "Khan", "Customer Success Manager", "Sales", 1),
+    ("Björn", "Lindqvist", "Solutions Architect", "Sales", 1),
+    ("Priya", "Raman", "Recruiter", "People", 0),
+    ("Tomás", "Novák", "People Partner", "People", 31),
+    ("Grace", "Kim", "Legal Counsel", "Legal", 0),
+    ("Olu", "Adeyemi", "Security Engineer", "IT", 19),
+    ("Hannah", "Becker", "Technical Writer", "Engineering", 5),
 ]
 
 
@@ -84,7 +109,8 @@ def seed_azure_side(tenant):
     directory = directory_create(name=DEMO_DIRECTORY, domain=domain)
     people = []
     for index, (given, surname, title, department, manager) in enumerate(DEMO_PEOPLE):
-        nickname = f"{given}{surname[0]}".lower()
+        nickname = unicodedata.normalize("NFKD", f"{given}{surname[0]}").encode("ascii", "ignore")
+        nickname = nickname.decode().lower()
         people.append(
             directory_user_create(
                 directory=directory,
@@ -105,7 +131,7 @@ def seed_azure_side(tenant):
             )
         )
     groups = {}
-    for name in ("Sales", "Engineering"):
+    for name in ("Sales", "Engineering", "Marketing", "Support"):
         groups[name] = directory_group_create(
             directory=directory,
             display_name=name,
@@ -120,9 +146,10 @@ def seed_azure_side(tenant):
     application = enterprise_application_create(
         directory=directory, template=EnterpriseApplication.Template.ELIUM, name="Elium"
     )
-    for group in groups.values():
-        app_role_assignment_create(application=application, principal=group)
-    app_role_assignment_create(application=application, principal=people[0])
+    for name in ("Sales", "Engineering"):
+        app_role_assignment_create(application=application, principal=groups[name])
+    for person in (people[0], people[12]):  # the CEO and the head of marketing, directly
+        app_role_assignment_create(application=application, principal=person)
     token = scim_token_issue(tenant=tenant, label="demo seed").plaintext
     provisioning_job_update(
         job=application.provisioning_job,
