@@ -15,7 +15,15 @@ class TenantAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "scim_enabled", "scim_compatibility", "created_at"]
     list_filter = ["scim_enabled", "scim_compatibility"]
     search_fields = ["name", "slug"]
-    readonly_fields = ["public_id", "created_at"]
+    # The SCIM switches are changed on the tenant's Security page, where every change is
+    # audited; support staff see them here.
+    readonly_fields = [
+        "public_id",
+        "created_at",
+        "scim_enabled",
+        "scim_compatibility",
+        "scim_request_log_level",
+    ]
     inlines = [MembershipInline]
 
 

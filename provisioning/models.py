@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 
@@ -250,10 +251,18 @@ class ChangeRecord(models.Model):
     )
     change_type = models.CharField(max_length=16, choices=ChangeType.choices)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The id (xid8, as a bigint) of the transaction that wrote the row, filled in by PostgreSQL.
+    # Incremental readers window on it rather than on ``id``: see provisioning.engine.changes.
+    txid = models.BigIntegerField(
+        db_default=RawSQL("pg_current_xact_id()::text::bigint", ()), editable=False
+    )
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["directory", "id"], name="provisioning_change_feed")]
+        indexes = [
+            models.Index(fields=["directory", "id"], name="provisioning_change_feed"),
+            models.Index(fields=["directory", "txid"], name="provisioning_change_txid"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.id} {self.object_type} {self.object_id} {self.change_type}"
@@ -404,6 +413,12 @@ class ProvisioningJob(models.Model):
         "Provisioning Status", max_length=8, choices=Status.choices, default=Status.OFF
     )
     credentials_tested_at = models.DateTimeField(null=True, blank=True)
+    cycle_interval_minutes = models.PositiveIntegerField(
+        "Cycle interval (minutes)",
+        default=40,
+        help_text="Minutes between incremental cycles; Entra's is fixed at 40. Lower it for "
+        "rehearsals.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -556,3 +571,247 @@ class ProvisioningAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return self.activity
+
+
+# --------------------------------------------------------------------------------------------
+# The provisioning engine's state: job status, cycles, the connector data store, logs
+# --------------------------------------------------------------------------------------------
+
+
+class ProvisioningJobState(models.Model):
+    """What the provisioning service knows about a job between cycles (Graph's
+    ``synchronizationStatus``): status code, the change-feed watermark, quarantine. Kept apart
+    from :class:`ProvisioningJob` so that saving the Provisioning blade (a full-row save) never
+    overwrites what a worker wrote in the meantime, and the other way round."""
+
+    class Code(models.TextChoices):
+        NOT_RUN = "NotRun", "Not run"
+        ACTIVE = "Active", "Active"
+        PAUSED = "Paused", "Paused"
+        QUARANTINE = "Quarantine", "Quarantine"
+
+    class QuarantineReason(models.TextChoices):
+        QUARANTINE_EXCEPTION = "EncounteredQuarantineException", "Encountered quarantine exception"
+        BASE_ESCROW = "EncounteredBaseEscrowThreshold", "Encountered base escrow threshold"
+        TOTAL_ESCROW = "EncounteredTotalEscrowThreshold", "Encountered total escrow threshold"
+        ESCROW_PROPORTION = (
+            "EncounteredEscrowProportionThreshold",
+            "Encountered escrow proportion threshold",
+        )
+        TOO_MANY_DELETES = "TooManyDeletes", "Too many deletes"
+        ON_DEMAND = "QuarantinedOnDemand", "Quarantined on demand"
+        UNKNOWN = "Unknown", "Unknown"
+
+    job = models.OneToOneField(ProvisioningJob, on_delete=models.CASCADE, related_name="state")
+    code = models.CharField(max_length=16, choices=Code.choices, default=Code.NOT_RUN)
+    watermark = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Change-feed horizon (xid8) the next incremental reads from.",
+    )
+    mapping_fingerprint = models.CharField(max_length=64, blank=True)
+    next_cycle_at = models.DateTimeField(null=True, blank=True)
+    successive_complete_failures = models.PositiveIntegerField(default=0)
+    allow_deletes = models.BooleanField(
+        default=False, help_text="Set by Allow deletes: the next cycle exports staged deletes."
+    )
+    quarantine_reason = models.CharField(
+        max_length=48, choices=QuarantineReason.choices, blank=True
+    )
+    quarantine_error = models.TextField(blank=True)
+    quarantine_began = models.DateTimeField(null=True, blank=True)
+    quarantine_series_began = models.DateTimeField(null=True, blank=True)
+    quarantine_series_count = models.PositiveIntegerField(default=0)
+    quarantine_next_attempt = models.DateTimeField(null=True, blank=True)
+    quarantine_notified_reason = models.CharField(max_length=48, blank=True)
+    last_cycle = models.ForeignKey(
+        "ProvisioningCycle", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.code}"
+
+    @property
+    def is_quarantined(self) -> bool:
+        return self.code == self.Code.QUARANTINE
+
+
+class ProvisioningCycle(models.Model):
+    """One run of a job over its directory: the Activity ID of Current status, the progress
+    bar, and the per-action/status counts the statistics and the chart are drawn from."""
+
+    class Kind(models.TextChoices):
+        INITIAL = "initial", "Initial"
+        INCREMENTAL = "incremental", "Incremental"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "Succeeded", "Succeeded"
+        ENTRY_LEVEL_ERRORS = "EntryLevelErrors", "Completed with entry-level errors"
+        FAILED = "Failed", "Failed"
+        QUARANTINED = "Quarantined", "Quarantined"
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
+    cycle_id = models.UUIDField("Cycle ID", default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=24, choices=State.choices, default=State.RUNNING)
+    phase = models.CharField(max_length=32, blank=True)
+    initiated_by = models.CharField(max_length=32, default="system")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    watermark_from = models.BigIntegerField(null=True, blank=True)
+    watermark_to = models.BigIntegerField(null=True, blank=True)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    percent = models.PositiveSmallIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True, help_text='{"Create.Success": 3, …}')
+    error_code = models.CharField(max_length=120, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="provisioning_cycle_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} cycle {self.cycle_id}"
+
+    @property
+    def progress_percent(self) -> int:
+        if self.state != self.State.RUNNING:
+            return 100 if self.ended_at else 0
+        return self.percent
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.ended_at:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+    def count(self, action: str | None = None, status: str | None = None) -> int:
+        total = 0
+        for key, value in (self.counts or {}).items():
+            key_action, _, key_status = key.partition(".")
+            if (action is None or key_action == action) and (
+                status is None or key_status == status
+            ):
+                total += value
+        return total
+
+
+class ConnectorObject(models.Model):
+    """The connector data store: one row per job and source object the job has seen, with the
+    link to the target object, what was last exported, and the escrow of a failed export.
+    Links survive Restart provisioning; only escrows and staged deletes are cleared."""
+
+    class ObjectType(models.TextChoices):
+        USER = "user", "User"
+        GROUP = "group", "Group"
+
+    class TargetState(models.TextChoices):
+        NONE = "", "Not provisioned"
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"
+        DELETED = "deleted", "Deleted"
+
+    class StagedAction(models.TextChoices):
+        NONE = "", "None"
+        DISABLE = "Disable", "Disable"
+        DELETE = "Delete", "Delete"
+
+    job = models.ForeignKey(
+        ProvisioningJob, on_delete=models.CASCADE, related_name="connector_objects"
+    )
+    object_type = models.CharField(max_length=8, choices=ObjectType.choices)
+    source_id = models.UUIDField()
+    display_name = models.CharField(max_length=256, blank=True)
+    target_id = models.CharField(max_length=255, blank=True)
+    target_state = models.CharField(
+        max_length=8, choices=TargetState.choices, default=TargetState.NONE, blank=True
+    )
+    exported = models.JSONField(
+        default=dict, blank=True, help_text="Target attribute → value last exported or read."
+    )
+    staged_action = models.CharField(
+        max_length=8, choices=StagedAction.choices, default=StagedAction.NONE, blank=True
+    )
+    needs_reference = models.BooleanField(default=False)
+    last_cycle_id = models.UUIDField(null=True, blank=True)
+    escrow_attempts = models.PositiveIntegerField(default=0)
+    escrow_next_attempt = models.DateTimeField(null=True, blank=True)
+    escrow_error_code = models.CharField(max_length=120, blank=True)
+    escrow_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "object_type", "source_id"],
+                name="provisioning_connector_object_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["job", "object_type", "escrow_next_attempt"],
+                name="provisioning_cds_escrow",
+            ),
+            models.Index(
+                fields=["job", "object_type", "target_id"], name="provisioning_cds_target"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.source_id} → {self.target_id or '-'}"
+
+
+class ProvisioningLogEntry(models.Model):
+    """One provisioning log entry (Graph's ``provisioningObjectSummary``): what happened to one
+    object in one cycle or on-demand run, with its steps and modified properties."""
+
+    class Action(models.TextChoices):
+        CREATE = "Create", "Create"
+        UPDATE = "Update", "Update"
+        DELETE = "Delete", "Delete"
+        DISABLE = "Disable", "Disable"
+        STAGED_DELETE = "StagedDelete", "StagedDelete"
+        OTHER = "Other", "Other"
+
+    class Status(models.TextChoices):
+        SUCCESS = "Success", "Success"
+        FAILURE = "Failure", "Failure"
+        SKIPPED = "Skipped", "Skipped"
+        WARNING = "Warning", "Warning"
+
+    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="log_entries")
+    cycle_id = models.UUIDField("Cycle ID", null=True, blank=True)
+    change_id = models.UUIDField("Change ID", default=uuid.uuid4, unique=True, editable=False)
+    activity_at = models.DateTimeField()
+    initiated_by = models.CharField(max_length=64, default="Azure AD Provisioning Service")
+    action = models.CharField(max_length=16, choices=Action.choices)
+    status = models.CharField(max_length=8, choices=Status.choices)
+    object_type = models.CharField(max_length=8)
+    source_id = models.CharField(max_length=64, blank=True)
+    source_display = models.CharField(max_length=256, blank=True)
+    target_id = models.CharField(max_length=255, blank=True)
+    target_display = models.CharField(max_length=256, blank=True)
+    source_system = models.CharField(max_length=120)
+    target_system = models.CharField(max_length=120)
+    modified_properties = models.JSONField(default=list, blank=True)
+    steps = models.JSONField(default=list, blank=True)
+    error_code = models.CharField(max_length=120, blank=True)
+    error_reason = models.TextField(blank=True)
+    error_recommendation = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-activity_at", "-id"]
+        indexes = [
+            models.Index(fields=["job", "-activity_at"], name="provisioning_log_recent"),
+            models.Index(fields=["job", "cycle_id"], name="provisioning_log_cycle"),
+            models.Index(fields=["job", "source_id"], name="provisioning_log_source"),
+        ]
+        verbose_name_plural = "provisioning log entries"
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.status} {self.source_display}"

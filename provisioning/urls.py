@@ -34,6 +34,15 @@ urlpatterns = [
         views.TestConnectionView.as_view(),
         name="test-connection",
     ),
+    path(app + "provisioning/status/", views.ProvisioningStatusView.as_view(), name="status"),
+    path(app + "provisioning/control/", views.ProvisioningControlView.as_view(), name="control"),
+    path(app + "provisioning-logs/", views.ProvisioningLogListView.as_view(), name="logs"),
+    path(
+        app + "provisioning-logs/<uuid:change_id>/",
+        views.ProvisioningLogDetailView.as_view(),
+        name="log-detail",
+    ),
+    path(app + "provision-on-demand/", views.ProvisionOnDemandView.as_view(), name="on-demand"),
     path(mapping, views.AttributeMappingView.as_view(), name="mapping"),
     path(mapping + "attributes/new/", views.EditAttributeView.as_view(), name="attribute-new"),
     path(

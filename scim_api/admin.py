@@ -14,6 +14,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting here would bypass the services (manager references, group versions).
+        return False
+
 
 @admin.register(ScimUser)
 class ScimUserAdmin(ReadOnlyAdmin):

@@ -47,8 +47,10 @@ class ScimBearerAuthentication(BaseAuthentication):
             plaintext = header[1].decode("ascii")
         except UnicodeDecodeError as exc:
             raise AuthenticationFailed(INVALID) from exc
-        token = scim_token_authenticate(plaintext=plaintext, ip=client_ip(request))
-        slug = (request.parser_context or {}).get("kwargs", {}).get("slug")
+        slug = (request.parser_context or {}).get("kwargs", {}).get("slug") or ""
+        token = scim_token_authenticate(
+            plaintext=plaintext, ip=client_ip(request), tenant_slug=slug
+        )
         if token is None or token.tenant.slug != slug:
             raise AuthenticationFailed(INVALID)
         return ScimClient(token), token

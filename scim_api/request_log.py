@@ -8,7 +8,6 @@ import logging
 import re
 
 from django.conf import settings
-from django.db import DatabaseError
 
 from elium_portal import clock
 from elium_portal.models import Tenant
@@ -20,12 +19,19 @@ MAX_BODY_CHARS = 8_000
 REDACTED = "[redacted]"
 _SECRET_KEY = re.compile(r"password|secret|token", re.IGNORECASE)
 _TOKEN_IN_TEXT = re.compile(r"elium_scim_[a-z0-9]{12}_[A-Za-z0-9_-]+")
+# For bodies that are not valid JSON: any "…password…": "…" pair, and the value after a
+# "path": "…password…" pair, however broken the rest is.
+_SECRET_PAIR = re.compile(
+    r'("[^"]*(?:password|secret|token)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE
+)
+_VALUE_PAIR = re.compile(r'("value"\s*:\s*)"(?:[^"\\]|\\.)*"', re.IGNORECASE)
 
 
 def _redact(value):
     if isinstance(value, dict):
         out = {}
-        path = value.get("path") if isinstance(value.get("path"), str) else ""
+        # Azure-tolerant parsing accepts "Path" as well as "path": so must the redaction.
+        path = next((v for k, v in value.items() if k.lower() == "path" and isinstance(v, str)), "")
         for key, item in value.items():
             secret_value = key.lower() == "value" and _SECRET_KEY.search(path)
             if _SECRET_KEY.search(key) or secret_value:
@@ -47,9 +53,13 @@ def redact_body(raw: bytes | str | None) -> str:
         return ""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
     try:
-        text = json.dumps(_redact(json.loads(text)), ensure_ascii=False)
-    except ValueError:
+        text = json.dumps(_redact(json.loads(text)), ensure_ascii=True)
+    except (ValueError, RecursionError):
         text = _TOKEN_IN_TEXT.sub(REDACTED, text)
+        text = _SECRET_PAIR.sub(rf'\1"{REDACTED}"', text)
+        if _SECRET_KEY.search(text):
+            # A broken body that mentions a secret path: keep no value at all.
+            text = _VALUE_PAIR.sub(rf'\1"{REDACTED}"', text)
     if len(text) > MAX_BODY_CHARS:
         text = text[:MAX_BODY_CHARS] + f"… [truncated, {len(text)} characters]"
     return text
@@ -94,7 +104,7 @@ def scim_request_record(
             request_body=redact_body(request_body),
             response_body=redact_body(response_body),
         )
-    except DatabaseError:
+    except Exception:  # logging must never fail the request it describes
         logger.warning("Could not record a SCIM request log entry", exc_info=True)
 
 

@@ -182,7 +182,7 @@ def people_directory(*, tenant: Tenant, search: str = "", state: str = "all") ->
         queryset = queryset.filter(active=True)
     elif state == "deactivated":
         queryset = queryset.filter(active=False)
-    search = search.strip()
+    search = search.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
     if search:
         queryset = queryset.filter(
             Q(user_name__icontains=search)
@@ -198,8 +198,9 @@ def group_directory(*, tenant: Tenant, search: str = "") -> QuerySet[ScimGroup]:
     from django.db.models import Count
 
     queryset = ScimGroup.objects.for_tenant(tenant).annotate(member_count=Count("memberships"))
-    if search.strip():
-        queryset = queryset.filter(display_name__icontains=search.strip())
+    search = search.replace("\x00", "").strip()
+    if search:
+        queryset = queryset.filter(display_name__icontains=search)
     return queryset.order_by("display_name")
 
 

@@ -150,11 +150,15 @@ def scim_token_revoke(*, tenant: Tenant, token: ScimToken, actor=None, label=Non
     )
 
 
-def scim_token_authenticate(*, plaintext: str, ip: str | None = None) -> ScimToken | None:
+def scim_token_authenticate(
+    *, plaintext: str, ip: str | None = None, tenant_slug: str | None = None
+) -> ScimToken | None:
     """The usable token matching ``plaintext`` (with its tenant loaded), or None.
 
     Unknown key ids, wrong secrets, revoked and expired tokens all return None after the same
-    amount of work, so a caller cannot tell them apart.
+    amount of work, so a caller cannot tell them apart. With ``tenant_slug``, a token of another
+    tenant is None too — and its use is not recorded, so a wrong Tenant URL does not show up as
+    "last used" on the token's own Security page.
     """
     parts = _split(plaintext)
     key_id = parts[0] if parts else "-"
@@ -166,6 +170,8 @@ def scim_token_authenticate(*, plaintext: str, ip: str | None = None) -> ScimTok
         return None
     now = clock.now()
     if not token.is_usable(now):
+        return None
+    if tenant_slug is not None and token.tenant.slug != tenant_slug:
         return None
     _note_use(token, ip=ip, now=now)
     return token

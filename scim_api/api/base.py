@@ -9,6 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -20,7 +21,7 @@ from rest_framework.views import APIView
 from elium_portal.models import Tenant
 from scim_api import ratelimit
 from scim_api.authentication import ScimBearerAuthentication, client_ip
-from scim_api.errors import ScimError
+from scim_api.errors import ScimError, Uniqueness
 from scim_api.policy import POLICIES, CompatibilityPolicy
 from scim_api.request_log import scim_request_record, should_log
 
@@ -67,8 +68,10 @@ class ScimView(APIView):
     tenant: Tenant
     policy: CompatibilityPolicy
 
-    #: False for views that only hand the request on to another SCIM view (which logs it).
+    #: False for views that only hand the request on to another SCIM view (which logs it and
+    #: counts it against the rate limit).
     log_requests = True
+    rate_limited = True
 
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
@@ -111,8 +114,12 @@ class ScimView(APIView):
         tenant = token.tenant if token is not None else None
         if tenant is None and slug:
             tenant = Tenant.objects.filter(slug=slug).first()
+            if tenant is None:
+                return  # nothing to attach it to, and anyone can send these
         if not should_log(tenant, response.status_code):
             return
+        # An unauthenticated caller's body is not worth keeping (and costs space at will).
+        skip_body = skip_body or token is None
         if hasattr(response, "render") and not response.is_rendered:
             response.render()
         scim_request_record(
@@ -133,7 +140,7 @@ class ScimView(APIView):
         super().initial(request, *args, **kwargs)
         self.tenant = request.auth.tenant
         self.policy = POLICIES[self.tenant.scim_compatibility]
-        wait = ratelimit.take(request.auth.pk)
+        wait = ratelimit.take(request.auth.pk) if self.rate_limited else None
         if wait is not None:
             raise ScimError(
                 "Too many requests for this token; retry later.",
@@ -204,6 +211,21 @@ def scim_exception_handler(exc, context):
         return scim_error_response(ScimError(str(exc.detail), status=403))
     if isinstance(exc, exceptions.APIException):
         return scim_error_response(ScimError(str(exc.detail), status=exc.status_code))
+    if isinstance(exc, IntegrityError):
+        # Checked at commit: a concurrent request deleted a resource this one referred to
+        # (23503), or won a race for a unique value (23505). Either way: retry.
+        sqlstate = getattr(exc.__cause__, "sqlstate", None)
+        if sqlstate == "23505":
+            return scim_error_response(
+                Uniqueness("A concurrent request created the same resource; retry.")
+            )
+        if sqlstate == "23503":
+            return scim_error_response(
+                ScimError(
+                    "A resource this request refers to was deleted while it ran; retry.",
+                    status=409,
+                )
+            )
     logger.exception("Unhandled error in SCIM endpoint")
     detail = "Internal server error." if not settings.DEBUG else f"{exc.__class__.__name__}"
     return scim_error_response(ScimError(detail, status=status.HTTP_500_INTERNAL_SERVER_ERROR))

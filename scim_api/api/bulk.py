@@ -18,6 +18,7 @@ from scim_api.representation import etag
 from scim_api.schema import BULK_REQUEST, BULK_RESPONSE
 from scim_api.services import groups as group_services
 from scim_api.services import users as user_services
+from scim_api.validation import check_storable
 
 _PATH = re.compile(r"^/(?P<kind>Users|Groups)(?:/(?P<id>[^/]+))?$", re.IGNORECASE)
 _BULK_REF = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
@@ -60,6 +61,7 @@ class BulkView(ScimView):
                 f"{len(operations)} operations; the maximum is {BULK_MAX_OPERATIONS}.",
                 status=413,
             )
+        check_storable(body)
         if len(request.body) > BULK_MAX_PAYLOAD:
             raise ScimError(f"The maximum Bulk payload is {BULK_MAX_PAYLOAD} bytes.", status=413)
         fail_on_errors = body.get("failOnErrors")
@@ -131,6 +133,11 @@ class BulkView(ScimView):
                     "such as /Users or /Groups/{id}."
                 )
             bulk_id = operation.get("bulkId")
+            if bulk_id is not None and (not isinstance(bulk_id, str) or not bulk_id):
+                raise InvalidSyntax("bulkId must be a non-empty string.")
+            version = operation.get("version")
+            if version is not None and not isinstance(version, str):
+                raise InvalidSyntax('version must be a string such as W/"3".')
             if method == "POST" and not bulk_id:
                 raise InvalidSyntax("A POST operation in a Bulk request needs a bulkId.")
             resource_id = match.group("id")
@@ -141,7 +148,7 @@ class BulkView(ScimView):
             data = _substitute(operation.get("data"), resolved)
             kind = match.group("kind").lower()
             with transaction.atomic():
-                obj = self._apply(kind, method, resource_id, data, operation.get("version"))
+                obj = self._apply(kind, method, resource_id, data, version)
         except _Unresolved:
             raise
         except ScimError as error:

@@ -26,7 +26,8 @@ _SEARCH_SCOPES = {"users": "User", "groups": "Group"}
 
 
 class LenientDispatchView(ScimView):
-    log_requests = False  # the view it hands over to logs the request
+    log_requests = False  # the view it hands over to logs the request…
+    rate_limited = False  # …and counts it
 
     def dispatch_lenient(self, request, slug, rest):
         if not self.policy.lenient_endpoint_paths:

@@ -24,6 +24,7 @@ from scim_api.representation import (
 from scim_api.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, SEARCH_REQUEST
 from scim_api.services import groups as group_services
 from scim_api.services import users as user_services
+from scim_api.validation import check_storable
 
 KNOWN_QUERY_PARAMETERS = {
     "filter",
@@ -56,7 +57,7 @@ def _int(value, name: str, default: int) -> int:
         return default
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}.") from None
 
 
@@ -132,6 +133,7 @@ class ResourceView(ScimView):
         data = request.data
         if not isinstance(data, dict):
             raise InvalidSyntax("The request body must be a JSON object.")
+        check_storable(data)
         return data
 
     def if_match(self, request) -> str | None:
@@ -230,8 +232,10 @@ class CollectionView(ResourceView):
         return self.search(self.projection(request))
 
     def post(self, request, slug):
+        # Validate the query first: a bad one must not follow a committed write.
+        params = self.projection(request)
         obj = self.create(self.body(request))
-        return self.single(request, obj, status_code=status.HTTP_201_CREATED)
+        return self.single(request, obj, status_code=status.HTTP_201_CREATED, params=params)
 
 
 class DetailView(ResourceView):
@@ -242,19 +246,21 @@ class DetailView(ResourceView):
         return self.not_modified(request, obj) or self.single(request, obj)
 
     def put(self, request, slug, resource_id):
+        params = self.projection(request)
         obj = self.replace(self.fetch(resource_id), self.body(request), self.if_match(request))
-        return self.single(request, obj)
+        return self.single(request, obj, params=params)
 
     def patch(self, request, slug, resource_id):
+        params = self.projection(request)
         obj = self.modify(self.fetch(resource_id), self.body(request), self.if_match(request))
-        return self.patched(request, obj)
+        return self.patched(request, obj, params)
 
     def delete(self, request, slug, resource_id):
         self.remove(self.fetch(resource_id), self.if_match(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    def patched(self, request, obj) -> Response:
-        return self.single(request, obj)
+    def patched(self, request, obj, params: ListParams) -> Response:
+        return self.single(request, obj, params=params)
 
 
 class UserOperationsMixin(UserRenderMixin):
@@ -298,8 +304,7 @@ class GroupOperationsMixin(GroupRenderMixin):
     def remove(self, group, if_match):
         group_services.scim_group_delete(tenant=self.tenant, group=group, if_match=if_match)
 
-    def patched(self, request, group) -> Response:
-        params = self.projection(request)
+    def patched(self, request, group, params: ListParams) -> Response:
         if params.attributes or params.excluded:
             return self.single(request, group, params=params)
         # Azure AD's recommendation: 204, never the (possibly huge) member list.

@@ -44,3 +44,18 @@ def unique_violation(detail: str):
         if getattr(exc.__cause__, "sqlstate", None) == "23505":
             raise Uniqueness(detail) from None
         raise
+
+
+def member_groups_touch(*, tenant, user_id=None, member_group_id=None) -> None:
+    """A member leaving by deletion changes its groups' representation: a new version (ETag)
+    and lastModified for each group it belonged to, in one statement."""
+    from django.db.models import F, Q
+
+    from elium_portal import clock
+    from scim_api.models import ScimGroup, ScimGroupMember
+
+    member = Q(user_id=user_id) if user_id else Q(member_group_id=member_group_id)
+    parents = ScimGroupMember.objects.filter(member, tenant=tenant).values("group_id")
+    ScimGroup.objects.filter(tenant=tenant, pk__in=parents).update(
+        version=F("version") + 1, last_modified=clock.now()
+    )

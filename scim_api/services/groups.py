@@ -13,14 +13,21 @@ from django.db.models import F, Q
 
 from elium_portal import clock
 from elium_portal.models import Tenant
-from scim_api.errors import InvalidValue
+from scim_api.errors import InvalidValue, NotFound
 from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
 from scim_api.patch import MemberChanges, apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
-from scim_api.services.common import check_if_match, parse_uuid, unique_violation
+from scim_api.services.common import (
+    check_if_match,
+    member_groups_touch,
+    parse_uuid,
+    unique_violation,
+)
+from scim_api.validation import check_column_lengths
 
 
 def _copy_columns(group: ScimGroup, document: dict) -> None:
+    check_column_lengths(document, ("displayName", "externalId"))
     group.display_name = document["displayName"]
     group.external_id = document.get("externalId")
     group.data = {
@@ -151,7 +158,7 @@ def scim_group_replace(
     policy: CompatibilityPolicy,
     if_match: str | None = None,
 ) -> ScimGroup:
-    group = ScimGroup.objects.for_tenant(tenant).select_for_update().get(pk=group.pk)
+    group = _locked_or_plain(tenant, group.pk, lock=True)
     check_if_match(if_match, group.version)
     document, _, members = normalize_resource(body, resource_type="Group", policy=policy)
     before = _document(group)
@@ -176,12 +183,11 @@ def scim_group_patch(
     if_match: str | None = None,
     max_operations: int = 1000,
 ) -> ScimGroup:
-    # Lock only for a conditional request: member adds from concurrent PATCHes must not wait
-    # on each other, and they cannot lose rows (one row per member, ON CONFLICT DO NOTHING).
-    queryset = ScimGroup.objects.for_tenant(tenant)
-    if if_match:
-        queryset = queryset.select_for_update()
-    group = queryset.get(pk=group.pk)
+    # Member-only PATCHes take no lock: concurrent adds cannot lose rows (one row per member,
+    # ON CONFLICT DO NOTHING) and must not queue behind each other. A PATCH that changes the
+    # group's own attributes, or a conditional one, works on the locked row so that two
+    # concurrent renames never overwrite each other with a stale snapshot.
+    group = _locked_or_plain(tenant, group.pk, lock=bool(if_match))
     check_if_match(if_match, group.version)
     before = _document(group)
     result = apply_patch(
@@ -189,6 +195,12 @@ def scim_group_patch(
     )
     if not result.changed:
         return group
+    if result.document != before and not if_match:
+        group = _locked_or_plain(tenant, group.pk, lock=True)
+        before = _document(group)
+        result = apply_patch(
+            before, body, resource_type="Group", policy=policy, max_operations=max_operations
+        )
     document_changed = result.document != before
     if document_changed:
         _copy_columns(group, result.document)
@@ -202,8 +214,19 @@ def scim_group_patch(
     return group
 
 
+def _locked_or_plain(tenant: Tenant, pk, *, lock: bool) -> ScimGroup:
+    queryset = ScimGroup.objects.for_tenant(tenant)
+    if lock:
+        queryset = queryset.select_for_update()
+    group = queryset.filter(pk=pk).first()
+    if group is None:
+        raise NotFound(f"Group {pk} not found.")  # deleted by a concurrent request
+    return group
+
+
 @transaction.atomic
 def scim_group_delete(*, tenant: Tenant, group: ScimGroup, if_match: str | None = None) -> None:
-    group = ScimGroup.objects.for_tenant(tenant).select_for_update().get(pk=group.pk)
+    group = _locked_or_plain(tenant, group.pk, lock=True)
     check_if_match(if_match, group.version)
+    member_groups_touch(tenant=tenant, member_group_id=group.pk)
     group.delete()

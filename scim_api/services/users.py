@@ -8,12 +8,18 @@ from django.db.models import F
 
 from elium_portal import clock
 from elium_portal.models import Tenant
-from scim_api.errors import InvalidValue
+from scim_api.errors import InvalidValue, NotFound
 from scim_api.models import ScimUser
 from scim_api.patch import apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import ENTERPRISE_USER
-from scim_api.services.common import check_if_match, parse_uuid, unique_violation
+from scim_api.services.common import (
+    check_if_match,
+    member_groups_touch,
+    parse_uuid,
+    unique_violation,
+)
+from scim_api.validation import check_column_lengths
 
 
 def _manager_id(document: dict) -> str | None:
@@ -44,6 +50,7 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
 
 
 def _copy_columns(user: ScimUser, document: dict) -> None:
+    check_column_lengths(document, ("userName", "externalId", "displayName"))
     user.user_name = document["userName"]
     user.external_id = document.get("externalId")
     user.display_name = document.get("displayName") or ""
@@ -59,6 +66,13 @@ def _document(user: ScimUser) -> dict:
     if user.external_id is not None:
         document["externalId"] = user.external_id
     return document
+
+
+def _locked(tenant: Tenant, pk) -> ScimUser:
+    user = ScimUser.objects.for_tenant(tenant).select_for_update().filter(pk=pk).first()
+    if user is None:
+        raise NotFound(f"User {pk} not found.")  # deleted by a concurrent request
+    return user
 
 
 def _uniqueness_detail(document: dict) -> str:
@@ -88,7 +102,7 @@ def scim_user_replace(
     policy: CompatibilityPolicy,
     if_match: str | None = None,
 ) -> ScimUser:
-    user = ScimUser.objects.for_tenant(tenant).select_for_update().get(pk=user.pk)
+    user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
     document, password, _ = normalize_resource(body, resource_type="User", policy=policy)
     _check_manager(tenant=tenant, document=document, user_id=user.id)
@@ -115,7 +129,7 @@ def scim_user_patch(
     if_match: str | None = None,
     max_operations: int = 1000,
 ) -> ScimUser:
-    user = ScimUser.objects.for_tenant(tenant).select_for_update().get(pk=user.pk)
+    user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
     result = apply_patch(
         _document(user),
@@ -143,8 +157,9 @@ def scim_user_patch(
 def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = None) -> None:
     """Hard delete. Memberships go with the user (cascade); other users that named it as their
     manager lose the reference, so no dangling id is ever returned."""
-    user = ScimUser.objects.for_tenant(tenant).select_for_update().get(pk=user.pk)
+    user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
+    member_groups_touch(tenant=tenant, user_id=user.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE scim_api_scimuser "

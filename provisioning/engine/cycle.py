@@ -1,0 +1,996 @@
+"""Provisioning cycles (entra-scim-behaviour.md §3.5): the initial cycle over every in-scope
+object, then incremental cycles over what the change feed says changed since the watermark.
+
+Phases, in Entra's order: a random-GUID probe; users; groups; deprovisioning (disable and
+delete, counted first against the accidental-deletion threshold); references (managers, then
+group members). Each phase streams source object ids in chunks (keyset pagination or the
+change window), so memory stays flat with directory size. Per chunk the main thread loads what
+it needs from PostgreSQL, worker threads talk to the target through one shared
+:class:`~provisioning.engine.scim_client.ScimClient` (bounded concurrency, keep-alive), and the
+main thread persists the outcomes — connector data store rows upserted, log entries
+bulk-inserted, counts and progress on the cycle row — before the next chunk.
+
+Crash safety: a cycle that dies leaves its row ``running``. The next run of the job (which
+holds the job's advisory lock, so the dead one is certainly gone) resumes that cycle with the
+same change window, skipping objects it already finished (``ConnectorObject.last_cycle_id``).
+An object whose POST reached the target but whose outcome was never persisted is found again
+by the matching query, linked and diffed — never created twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from provisioning.crypto import SecretUnavailableError, secret_decrypt
+from provisioning.defaults import directory_product_name
+from provisioning.engine.changes import change_horizon, changed_objects
+from provisioning.engine.evaluate import CompiledMapping, job_fingerprint, job_mappings
+from provisioning.engine.paths import MANAGER_PATH
+from provisioning.engine.quarantine import (
+    Reason,
+    escrow_quarantine_reason,
+    quarantine_enter,
+    quarantine_lift,
+)
+from provisioning.engine.scim_client import ScimClient, recommendation_for
+from provisioning.engine.sync import (
+    ACTIVE,
+    DISABLED,
+    Link,
+    ManagerWork,
+    MembersWork,
+    Outcome,
+    SyncContext,
+    Work,
+    deprovision,
+    step,
+    sync_manager,
+    sync_members,
+    sync_object,
+)
+from provisioning.models import (
+    AppRoleAssignment,
+    ConnectorObject,
+    DirectoryGroup,
+    DirectoryGroupMember,
+    DirectoryUser,
+    ProvisioningCycle,
+    ProvisioningJob,
+    ProvisioningJobState,
+    ProvisioningLogEntry,
+)
+from provisioning.outbound import DestinationRefusedError
+from provisioning.scoping import evaluate_scoping
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAMESPACE = 0x454C49  # "ELI": advisory-lock class id of provisioning jobs
+INITIATED_BY = "Azure AD Provisioning Service"
+LIVE_STATES = (ACTIVE, DISABLED)
+
+Kind = ProvisioningCycle.Kind
+State = ProvisioningCycle.State
+ProgressCallback = Callable[[ProvisioningCycle], None]
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+class CycleAborted(Exception):
+    """A fatal answer from the target (credentials, non-SCIM endpoint): stop the cycle."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+
+
+@contextmanager
+def job_lock(job: ProvisioningJob) -> Iterator[bool]:
+    """A session-level PostgreSQL advisory lock on the job: at most one cycle of a job runs at
+    a time across every worker on every machine. Released when the block ends, or by
+    PostgreSQL when the holder's connection dies with its worker."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job.pk])
+        acquired = bool(cursor.fetchone()[0])
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job.pk])
+
+
+def job_state(job: ProvisioningJob) -> ProvisioningJobState:
+    state, _ = ProvisioningJobState.objects.get_or_create(job=job)
+    return state
+
+
+def target_system_name(job: ProvisioningJob) -> str:
+    return job.application.name
+
+
+def source_system_name() -> str:
+    return directory_product_name()
+
+
+# -- loading work ---------------------------------------------------------------------------
+
+
+def _links(job: ProvisioningJob, object_type: str, ids: list[uuid.UUID]) -> dict:
+    return {
+        row.source_id: row
+        for row in ConnectorObject.objects.filter(
+            job=job, object_type=object_type, source_id__in=ids
+        )
+    }
+
+
+def _link_of(row: ConnectorObject | None) -> Link:
+    if row is None:
+        return Link()
+    return Link(target_id=row.target_id, target_state=row.target_state, exported=row.exported)
+
+
+def user_works(
+    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
+) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
+    """Import and scoping for a chunk of users (hard-deleted ones have ``source`` None)."""
+    application = job.application
+    users = {
+        user.object_id: user
+        for user in DirectoryUser.objects.filter(
+            directory_id=application.directory_id, object_id__in=ids
+        ).select_related("manager")
+    }
+    links = _links(job, "user", ids)
+    sync_all = job.scope == ProvisioningJob.Scope.ALL
+    assigned: set[uuid.UUID] = set()
+    via_group: set[uuid.UUID] = set()
+    if not sync_all:
+        assigned = set(
+            AppRoleAssignment.objects.filter(
+                application=application, principal_user__object_id__in=ids
+            ).values_list("principal_user__object_id", flat=True)
+        )
+        via_group = set(
+            DirectoryGroupMember.objects.filter(
+                member_user__object_id__in=ids,
+                group__app_assignments__application=application,
+            ).values_list("member_user__object_id", flat=True)
+        )
+    works = []
+    for object_id in ids:
+        user = users.get(object_id)
+        row = links.get(object_id)
+        if user is None:
+            if row is None:
+                continue  # not a user of this directory (a nested group id, say)
+            works.append(Work("user", object_id, row.display_name, None, link=_link_of(row)))
+            continue
+        is_assigned = sync_all or object_id in assigned or object_id in via_group
+        is_active = user.account_enabled and user.deleted_at is None
+        source = user.source_attributes()
+        scoping = evaluate_scoping(mapping.scoping_filters, source)
+        entitled = is_assigned and is_active and scoping.in_scope
+        source["IsSoftDeleted"] = "False" if entitled else "True"
+        if not is_assigned:
+            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
+        elif user.deleted_at is not None:
+            code, text = "NotEffectivelyEntitled", "The user is soft-deleted in the directory."
+        elif not user.account_enabled:
+            code, text = (
+                "NotEffectivelyEntitled",
+                "The user's account is disabled (accountEnabled false).",
+            )
+        elif not scoping.in_scope:
+            code, text = "NotInScope", "The user does not pass the mapping's scoping filters."
+        else:
+            code, text = "", ""
+        details = {
+            "IsActive": is_active,
+            "Assigned": object_id in assigned or object_id in via_group,
+            "ScopeSyncAll": sync_all,
+            "IsEffectivelyEntitledForProvisioning": is_assigned and is_active,
+            "IsInProvisioningScope": entitled,
+            "ScopeEvaluationResult": scoping.summary,
+            "ScopingClauses": [
+                {
+                    "filter": e.filter_title,
+                    "attribute": e.attribute,
+                    "operator": str(e.operator),
+                    "value": e.value,
+                    "actual": e.actual_value,
+                    "result": e.result,
+                    "reason": e.reason,
+                }
+                for e in scoping.explanations
+            ],
+        }
+        works.append(
+            Work(
+                "user",
+                object_id,
+                user.user_principal_name,
+                source,
+                entitled=entitled,
+                skip_code=code,
+                skip_text=text,
+                scope_details=details,
+                link=_link_of(row),
+            )
+        )
+    return works, links
+
+
+def group_works(
+    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
+) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
+    application = job.application
+    groups = {
+        group.object_id: group
+        for group in DirectoryGroup.objects.filter(
+            directory_id=application.directory_id, object_id__in=ids
+        )
+    }
+    links = _links(job, "group", ids)
+    sync_all = job.scope == ProvisioningJob.Scope.ALL
+    assigned = set(
+        AppRoleAssignment.objects.filter(
+            application=application, principal_group__object_id__in=ids
+        ).values_list("principal_group__object_id", flat=True)
+    )
+    works = []
+    for object_id in ids:
+        group = groups.get(object_id)
+        row = links.get(object_id)
+        if group is None:
+            if row is None:
+                continue
+            works.append(Work("group", object_id, row.display_name, None, link=_link_of(row)))
+            continue
+        is_assigned = sync_all or object_id in assigned
+        source = group.source_attributes()
+        scoping = evaluate_scoping(mapping.scoping_filters, source)
+        entitled = is_assigned and scoping.in_scope
+        if not is_assigned:
+            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
+        elif not scoping.in_scope:
+            code, text = "NotInScope", "The group does not pass the mapping's scoping filters."
+        else:
+            code, text = "", ""
+        works.append(
+            Work(
+                "group",
+                object_id,
+                group.display_name,
+                source,
+                entitled=entitled,
+                skip_code=code,
+                skip_text=text,
+                scope_details={
+                    "Assigned": object_id in assigned,
+                    "ScopeSyncAll": sync_all,
+                    "IsInProvisioningScope": entitled,
+                    "ScopeEvaluationResult": scoping.summary,
+                },
+                link=_link_of(row),
+            )
+        )
+    return works, links
+
+
+def _keyset(queryset, *, size: int, field: str = "object_id") -> Iterator[list]:
+    """Values of ``field`` in pages of ``size``, by primary key (flat memory)."""
+    last = 0
+    while True:
+        page = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", field)[:size])
+        if not page:
+            return
+        last = page[-1][0]
+        yield [value for _, value in page]
+
+
+def _batches(values: list, size: int) -> Iterator[list]:
+    for index in range(0, len(values), size):
+        yield values[index : index + size]
+
+
+def log_entry(job: ProvisioningJob, cycle_id: uuid.UUID | None, outcome: Outcome, **extra):
+    return ProvisioningLogEntry(
+        job=job,
+        cycle_id=cycle_id,
+        activity_at=outcome.started_at,
+        action=outcome.action or "Other",
+        status=outcome.status,
+        object_type=outcome.object_type,
+        source_id=str(outcome.source_id),
+        source_display=outcome.display[:256],
+        target_id=outcome.target_id,
+        target_display=outcome.display[:256],
+        source_system=source_system_name(),
+        target_system=target_system_name(job),
+        modified_properties=outcome.modified,
+        steps=outcome.steps,
+        error_code=outcome.error_code,
+        error_reason=outcome.reason,
+        error_recommendation=recommendation_for(outcome.error_code),
+        duration_ms=outcome.duration_ms,
+        **extra,
+    )
+
+
+def escrow_delay(attempts: int, interval_minutes: int) -> timedelta:
+    """Escrowed objects are retried "with gradually decreasing frequency": the next cycle
+    first, then after 1, 3, 7… intervals, at most daily."""
+    intervals = (2 ** max(attempts - 1, 0)) - 1
+    return min(timedelta(minutes=interval_minutes * intervals), timedelta(hours=24))
+
+
+def persist_outcomes(
+    *,
+    job: ProvisioningJob,
+    cycle_id: uuid.UUID | None,
+    outcomes: list[Outcome],
+    links: dict[uuid.UUID, ConnectorObject],
+    initiated_by: str = INITIATED_BY,
+) -> list[ProvisioningLogEntry]:
+    """Write a chunk's outcomes: upsert connector data store rows, bulk-insert log entries."""
+    now = timezone.now()
+    rows = []
+    for outcome in outcomes:
+        previous = links.get(outcome.source_id)
+        if previous is None and not (outcome.target_id or outcome.escrow or outcome.staged_action):
+            continue  # never provisioned and nothing to remember
+        attempts = (previous.escrow_attempts if previous else 0) + 1 if outcome.escrow else 0
+        rows.append(
+            ConnectorObject(
+                job=job,
+                object_type=outcome.object_type,
+                source_id=outcome.source_id,
+                display_name=outcome.display[:256],
+                target_id=outcome.target_id,
+                target_state=outcome.target_state,
+                exported=outcome.exported,
+                staged_action=outcome.staged_action,
+                needs_reference=outcome.needs_reference
+                or bool(previous and previous.needs_reference and outcome.phase == "export"),
+                last_cycle_id=cycle_id,
+                escrow_attempts=attempts,
+                escrow_next_attempt=(
+                    now + escrow_delay(attempts, job.cycle_interval_minutes) if attempts else None
+                ),
+                escrow_error_code=outcome.error_code if outcome.escrow else "",
+                escrow_error=outcome.reason[:4000] if outcome.escrow else "",
+            )
+        )
+    entries = [
+        log_entry(job, cycle_id, outcome, initiated_by=initiated_by)
+        for outcome in outcomes
+        if outcome.action
+    ]
+    with transaction.atomic():
+        if rows:
+            ConnectorObject.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["job", "object_type", "source_id"],
+                update_fields=[
+                    "display_name",
+                    "target_id",
+                    "target_state",
+                    "exported",
+                    "staged_action",
+                    "needs_reference",
+                    "last_cycle_id",
+                    "escrow_attempts",
+                    "escrow_next_attempt",
+                    "escrow_error_code",
+                    "escrow_error",
+                    "updated_at",
+                ],
+            )
+        if entries:
+            ProvisioningLogEntry.objects.bulk_create(entries, batch_size=500)
+    return entries
+
+
+# -- the cycle ------------------------------------------------------------------------------
+
+
+class CycleRunner:
+    """Runs one cycle of a job; call :meth:`run` while holding :func:`job_lock`."""
+
+    def __init__(
+        self,
+        job: ProvisioningJob,
+        *,
+        initiated_by: str = "system",
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self.job = ProvisioningJob.objects.select_related("application__directory").get(pk=job.pk)
+        self.application = self.job.application
+        self.directory = self.application.directory
+        self.initiated_by = initiated_by
+        self.progress = progress
+        self.chunk_size = int(_setting("PROVISIONING_CHUNK_SIZE", 200))
+        self.concurrency = int(_setting("PROVISIONING_CONCURRENCY", 8))
+        self.failures = 0
+        self.reference_failures = 0
+
+    # -- bookkeeping --------------------------------------------------------------------------
+
+    def _count(self, outcomes: list[Outcome] | list[ProvisioningLogEntry]) -> None:
+        counts = Counter(self.cycle.counts or {})
+        for item in outcomes:
+            action = getattr(item, "action", None)
+            if not action:
+                continue
+            counts[f"{action}.{item.status}"] += 1
+            if item.status == "Failure":
+                if getattr(item, "phase", "") == "references":
+                    self.reference_failures += 1
+                else:
+                    self.failures += 1
+        self.cycle.counts = dict(counts)
+
+    def _advance(self, processed: int, phase: str | None = None) -> None:
+        cycle = self.cycle
+        cycle.processed += processed
+        if phase:
+            cycle.phase = phase
+        if cycle.total:
+            cycle.percent = max(cycle.percent, min(99, int(100 * cycle.processed / cycle.total)))
+        cycle.save(update_fields=["processed", "percent", "phase", "counts", "total"])
+        if self.progress:
+            self.progress(cycle)
+
+    def _execute(self, fn, works: list) -> list[Outcome]:
+        if len(works) <= 1:
+            return [fn(self.ctx_for(work), work) for work in works]
+        return list(self.pool.map(lambda work: fn(self.ctx_for(work), work), works))
+
+    def ctx_for(self, work: Any) -> SyncContext:
+        object_type = getattr(work, "object_type", None)
+        if object_type is None:
+            object_type = "user" if isinstance(work, ManagerWork) else "group"
+        return self.contexts[object_type]
+
+    def _persist(self, outcomes: list[Outcome], links: dict) -> None:
+        persist_outcomes(job=self.job, cycle_id=self.cycle.cycle_id, outcomes=outcomes, links=links)
+        self._count(outcomes)
+        fatal = next((o for o in outcomes if o.fatal), None)
+        if fatal:
+            raise CycleAborted(fatal)
+
+    # -- entry point --------------------------------------------------------------------------
+
+    def run(self) -> ProvisioningCycle:
+        job = self.job
+        self.state = state = job_state(job)
+        self.mappings = job_mappings(job)
+        fingerprint = job_fingerprint(job, self.mappings)
+        cycle = ProvisioningCycle.objects.filter(job=job, state=State.RUNNING).first()
+        self.resumed = cycle is not None
+        if (
+            cycle is not None
+            and state.mapping_fingerprint
+            and (state.mapping_fingerprint != fingerprint and cycle.kind == Kind.INCREMENTAL)
+        ):
+            cycle.state, cycle.ended_at, cycle.error = State.FAILED, timezone.now(), "Superseded"
+            cycle.save()
+            cycle, self.resumed = None, False
+        if cycle is None:
+            initial = state.watermark is None or state.mapping_fingerprint != fingerprint
+            cycle = ProvisioningCycle.objects.create(
+                job=job,
+                kind=Kind.INITIAL if initial else Kind.INCREMENTAL,
+                started_at=timezone.now(),
+                watermark_from=None if initial else state.watermark,
+                watermark_to=change_horizon(),
+                initiated_by=self.initiated_by,
+            )
+        self.cycle = cycle
+        state.last_cycle = cycle
+        state.save(update_fields=["last_cycle", "updated_at"])
+        logger.info(
+            "Provisioning cycle %s (%s) of job %s started", cycle.cycle_id, cycle.kind, job.job_id
+        )
+        try:
+            self._run(fingerprint)
+        except CycleAborted as aborted:
+            self._quarantine(
+                Reason.QUARANTINE_EXCEPTION, aborted.outcome.reason, aborted.outcome.error_code
+            )
+        except Exception as error:
+            # Leave the cycle "running": the next run resumes it (a killed worker looks the
+            # same). Record the error for the console.
+            ProvisioningCycle.objects.filter(pk=cycle.pk).update(error=repr(error)[:2000])
+            raise
+        return cycle
+
+    def _finish(self, cycle_state: str, *, error: str = "", error_code: str = "") -> None:
+        cycle = self.cycle
+        cycle.state = cycle_state
+        cycle.ended_at = timezone.now()
+        cycle.error = error[:4000]
+        cycle.error_code = error_code
+        if cycle_state != State.FAILED:
+            cycle.percent = 100
+        cycle.save()
+
+    def _quarantine(self, reason: str, error: str, code: str = "") -> None:
+        quarantine_enter(job=self.job, state=self.state, reason=reason, error=error)
+        self._finish(State.QUARANTINED, error=error, error_code=code or reason)
+
+    def _run(self, fingerprint: str) -> None:
+        job, state, cycle = self.job, self.state, self.cycle
+        if not job.is_configured:
+            self._finish(
+                State.FAILED,
+                error="Provisioning is not configured (Automatic mode "
+                "and a Tenant URL are required).",
+            )
+            return
+        try:
+            token = secret_decrypt(job.secret_token_encrypted)
+        except SecretUnavailableError as error:
+            self._quarantine(Reason.QUARANTINE_EXCEPTION, str(error))
+            return
+        try:
+            client = ScimClient(
+                tenant_url=job.tenant_url,
+                token=token,
+                timeout=float(_setting("PROVISIONING_HTTP_TIMEOUT", 30.0)),
+                max_concurrency=self.concurrency,
+                max_retry_after=float(_setting("PROVISIONING_MAX_RETRY_AFTER", 60.0)),
+            )
+        except DestinationRefusedError as error:
+            self._quarantine(
+                Reason.QUARANTINE_EXCEPTION, f"The Tenant URL cannot be called: {error}"
+            )
+            return
+        del token
+        users = self.mappings.get("user")
+        groups = self.mappings.get("group")
+        group_enabled = bool(groups and groups.enabled and self.application.supports_groups)
+        name = target_system_name(job)
+        self.contexts = {}
+        if users:
+            self.contexts["user"] = SyncContext(client, users, source_system_name(), name)
+        if groups:
+            self.contexts["group"] = SyncContext(client, groups, source_system_name(), name)
+        with client, ThreadPoolExecutor(max_workers=self.concurrency) as self.pool:
+            # The random-GUID probe Entra sends at the start of every activity.
+            attribute = users.matching[0].target if users and users.matching else "userName"
+            probe = client.probe("Users", attribute)
+            if probe.ok and group_enabled:
+                group_attribute = groups.matching[0].target if groups.matching else "displayName"
+                probe = client.probe("Groups", group_attribute)
+            if not probe.ok:
+                self._probe_failed(probe)
+                return
+            self._phases(users, groups if group_enabled else None)
+        if cycle.state == State.QUARANTINED:
+            return
+        # Escrow thresholds.
+        escrowed = ConnectorObject.objects.filter(job=job, escrow_attempts__gt=0).count()
+        total = ConnectorObject.objects.filter(job=job).count()
+        reason = escrow_quarantine_reason(
+            escrowed=escrowed, escrowed_reference=self.reference_failures, total=total
+        )
+        state.watermark = cycle.watermark_to
+        state.mapping_fingerprint = fingerprint
+        state.successive_complete_failures = 0
+        if reason:
+            state.save()
+            self._quarantine(reason, f"{escrowed} objects are escrowed out of {total}.")
+            return
+        if state.is_quarantined and state.quarantine_reason != Reason.TOO_MANY_DELETES:
+            quarantine_lift(state=state)
+        if not state.is_quarantined:
+            state.code = (
+                ProvisioningJobState.Code.ACTIVE
+                if ProvisioningJob.objects.filter(pk=job.pk, status="on").exists()
+                else ProvisioningJobState.Code.PAUSED
+            )
+        state.next_cycle_at = timezone.now() + timedelta(minutes=job.cycle_interval_minutes)
+        state.save()
+        failed = cycle.count(status="Failure")
+        self._finish(State.ENTRY_LEVEL_ERRORS if failed else State.SUCCEEDED)
+        logger.info(
+            "Provisioning cycle %s of job %s ended: %s", cycle.cycle_id, job.job_id, cycle.counts
+        )
+
+    def _probe_failed(self, probe) -> None:
+        state = self.state
+        if probe.fatal:
+            self._quarantine(Reason.QUARANTINE_EXCEPTION, probe.reason, probe.error_code)
+            return
+        state.successive_complete_failures += 1
+        state.next_cycle_at = timezone.now() + timedelta(minutes=self.job.cycle_interval_minutes)
+        state.save()
+        limit = int(_setting("PROVISIONING_COMPLETE_FAILURES_BEFORE_QUARANTINE", 3))
+        if state.successive_complete_failures >= limit:
+            self._quarantine(Reason.QUARANTINE_EXCEPTION, probe.reason, probe.error_code)
+            return
+        self._finish(State.FAILED, error=probe.reason, error_code=probe.error_code)
+
+    # -- phases -------------------------------------------------------------------------------
+
+    def _phases(self, users: CompiledMapping | None, groups: CompiledMapping | None) -> None:
+        job, cycle = self.job, self.cycle
+        initial = cycle.kind == Kind.INITIAL
+        now = timezone.now()
+        user_ids: list[uuid.UUID] | None = None
+        group_ids: list[uuid.UUID] | None = None
+        if not initial:
+            changed_users, changed_groups = changed_objects(
+                directory=self.directory,
+                application=self.application,
+                start=cycle.watermark_from or 0,
+                end=cycle.watermark_to,
+            )
+            due = ConnectorObject.objects.filter(job=job, escrow_next_attempt__lte=now)
+            changed_users |= set(due.filter(object_type="user").values_list("source_id", flat=True))
+            changed_groups |= set(
+                due.filter(object_type="group").values_list("source_id", flat=True)
+            )
+            # Groups whose (provisioned) members changed need their member list recomputed.
+            for batch in _batches(sorted(changed_users), 2000):
+                changed_groups.update(
+                    DirectoryGroupMember.objects.filter(
+                        group__directory=self.directory, member_user__object_id__in=batch
+                    ).values_list("group__object_id", flat=True)
+                )
+            user_ids, group_ids = sorted(changed_users), sorted(changed_groups)
+        cycle.total = self._estimate(user_ids, group_ids, groups is not None)
+        cycle.save(update_fields=["total"])
+        if users:
+            self._phase_upsert("user", users, user_ids)
+        if groups:
+            self._phase_upsert("group", groups, group_ids)
+        if not self._phase_deprovision():
+            return
+        if users and users.reference("manager"):
+            self._phase_managers()
+        if groups and groups.reference("members"):
+            self._phase_members()
+
+    def _user_candidates(self):
+        job, application = self.job, self.application
+        users = DirectoryUser.objects.filter(directory=self.directory)
+        if job.scope == ProvisioningJob.Scope.ALL:
+            return users
+        assigned = AppRoleAssignment.objects.filter(
+            application=application, principal_user=OuterRef("pk")
+        )
+        via_group = DirectoryGroupMember.objects.filter(
+            member_user=OuterRef("pk"), group__app_assignments__application=application
+        )
+        known = ConnectorObject.objects.filter(
+            job=job, object_type="user", source_id=OuterRef("object_id")
+        )
+        return users.filter(Exists(assigned) | Exists(via_group) | Exists(known))
+
+    def _group_candidates(self):
+        job, application = self.job, self.application
+        groups = DirectoryGroup.objects.filter(directory=self.directory)
+        if job.scope == ProvisioningJob.Scope.ALL:
+            return groups
+        assigned = AppRoleAssignment.objects.filter(
+            application=application, principal_group=OuterRef("pk")
+        )
+        known = ConnectorObject.objects.filter(
+            job=job, object_type="group", source_id=OuterRef("object_id")
+        )
+        return groups.filter(Exists(assigned) | Exists(known))
+
+    def _orphans(self, object_type: str):
+        model = DirectoryUser if object_type == "user" else DirectoryGroup
+        present = model.objects.filter(directory=self.directory, object_id=OuterRef("source_id"))
+        return ConnectorObject.objects.filter(job=self.job, object_type=object_type).exclude(
+            Exists(present)
+        )
+
+    def _estimate(self, user_ids, group_ids, with_groups: bool) -> int:
+        if user_ids is not None:
+            return len(user_ids) + (len(group_ids or []) if with_groups else 0)
+        total = self._user_candidates().count() + self._orphans("user").count()
+        if with_groups:
+            total += self._group_candidates().count() + self._orphans("group").count()
+        return total
+
+    def _id_chunks(self, object_type: str, ids: list[uuid.UUID] | None) -> Iterator[list]:
+        if ids is not None:
+            yield from _batches(ids, self.chunk_size)
+            return
+        candidates = self._user_candidates() if object_type == "user" else self._group_candidates()
+        yield from _keyset(candidates, size=self.chunk_size)
+        yield from _keyset(self._orphans(object_type), size=self.chunk_size, field="source_id")
+
+    def _phase_upsert(
+        self, object_type: str, mapping: CompiledMapping, ids: list[uuid.UUID] | None
+    ) -> None:
+        phase = "users" if object_type == "user" else "groups"
+        loader = user_works if object_type == "user" else group_works
+        for chunk in self._id_chunks(object_type, ids):
+            works, links = loader(self.job, mapping, chunk)
+            if self.resumed:
+                works = [
+                    w
+                    for w in works
+                    if not (
+                        links.get(w.source_id)
+                        and links[w.source_id].last_cycle_id == self.cycle.cycle_id
+                    )
+                ]
+            outcomes = self._execute(sync_object, works)
+            self._persist(outcomes, links)
+            self._advance(len(chunk), phase)
+
+    def _phase_deprovision(self) -> bool:
+        """Deletes and disables, after counting them (accidental deletion prevention)."""
+        job, state, cycle = self.job, self.state, self.cycle
+        staged = ConnectorObject.objects.filter(job=job).exclude(staged_action="")
+        count = staged.count()
+        if not count:
+            return True
+        if (
+            job.prevent_accidental_deletion
+            and count > job.deletion_threshold
+            and not (state.allow_deletes)
+        ):
+            for page in _keyset(staged, size=500, field="pk"):
+                rows = ConnectorObject.objects.filter(pk__in=page)
+                entries = []
+                for row in rows:
+                    outcome = Outcome(
+                        object_type=row.object_type,
+                        source_id=row.source_id,
+                        display=row.display_name,
+                        target_id=row.target_id,
+                        action="StagedDelete",
+                        status="Skipped",
+                        error_code="TooManyDeletes",
+                        reason=(
+                            f"This {row.staged_action.lower()} was held back: {count} deletes "
+                            f"and disables in one cycle exceed the accidental deletion "
+                            f"threshold of {job.deletion_threshold}."
+                        ),
+                        steps=[
+                            step(
+                                "EntrySynchronizationSkip",
+                                "Export",
+                                "Skipped",
+                                f"Staged action {row.staged_action}",
+                                {"StagedAction": row.staged_action},
+                            )
+                        ],
+                    )
+                    entries.append(outcome)
+                ProvisioningLogEntry.objects.bulk_create(
+                    [log_entry(job, cycle.cycle_id, o) for o in entries], batch_size=500
+                )
+                self._count(entries)
+            self._quarantine(
+                Reason.TOO_MANY_DELETES,
+                f"{count} deletes and disables exceed the threshold of {job.deletion_threshold}.",
+                "TooManyDeletes",
+            )
+            return False
+        cycle.total += count
+        for page in _keyset(staged, size=self.chunk_size, field="pk"):
+            rows = list(ConnectorObject.objects.filter(pk__in=page))
+            links = {row.source_id: row for row in rows}
+
+            def run(row: ConnectorObject) -> Outcome:
+                return deprovision(
+                    self.contexts[row.object_type],
+                    object_type=row.object_type,
+                    source_id=row.source_id,
+                    display=row.display_name,
+                    target_id=row.target_id,
+                    exported=row.exported,
+                    kind=row.staged_action,
+                )
+
+            outcomes = list(self.pool.map(run, rows)) if len(rows) > 1 else [run(r) for r in rows]
+            for outcome in outcomes:
+                outcome.needs_reference = False
+            # Links are per object type; persist each type with its own rows.
+            for object_type in ("user", "group"):
+                typed = [o for o in outcomes if o.object_type == object_type]
+                if typed:
+                    self._persist(
+                        typed,
+                        {k: v for k, v in links.items() if v.object_type == object_type},
+                    )
+            self._advance(len(rows), "deprovisioning")
+        if state.allow_deletes:
+            state.allow_deletes = False
+            state.save(update_fields=["allow_deletes", "updated_at"])
+        return True
+
+    def _phase_managers(self) -> None:
+        job = self.job
+        pending = ConnectorObject.objects.filter(job=job, object_type="user", needs_reference=True)
+        self.cycle.total += pending.count()
+        for page in _keyset(pending, size=self.chunk_size, field="pk"):
+            rows = list(ConnectorObject.objects.filter(pk__in=page))
+            managers = dict(
+                DirectoryUser.objects.filter(
+                    directory=self.directory, object_id__in=[r.source_id for r in rows]
+                ).values_list("object_id", "manager__object_id")
+            )
+            targets = dict(
+                ConnectorObject.objects.filter(
+                    job=job,
+                    object_type="user",
+                    source_id__in=[m for m in managers.values() if m],
+                    target_state__in=LIVE_STATES,
+                )
+                .exclude(target_id="")
+                .values_list("source_id", "target_id")
+            )
+            works = []
+            for row in rows:
+                if row.target_state != ACTIVE or not row.target_id or row.source_id not in managers:
+                    continue
+                desired = targets.get(managers[row.source_id])
+                current = row.exported.get(MANAGER_PATH)
+                if desired != current:
+                    works.append(
+                        ManagerWork(
+                            row.source_id,
+                            row.display_name,
+                            row.target_id,
+                            current,
+                            desired,
+                            row.exported,
+                        )
+                    )
+            links = {row.source_id: row for row in rows}
+            outcomes = self._execute(sync_manager, works)
+            done = {o.source_id for o in outcomes}
+            # Rows without a change still need their flag cleared.
+            for row in rows:
+                if row.source_id not in done:
+                    outcomes.append(
+                        Outcome(
+                            object_type="user",
+                            source_id=row.source_id,
+                            display=row.display_name,
+                            target_id=row.target_id,
+                            target_state=row.target_state,
+                            exported=row.exported,
+                            staged_action=row.staged_action,
+                            phase="references",
+                        )
+                    )
+            for outcome in outcomes:
+                # A failed reference stays pending and is retried by the next cycle.
+                outcome.needs_reference = outcome.status == "Failure"
+                outcome.escrow = False
+            self._persist_reference(outcomes, links)
+            self._advance(len(rows), "references")
+
+    def _persist_reference(self, outcomes: list[Outcome], links: dict) -> None:
+        for outcome in outcomes:
+            row = links.get(outcome.source_id)
+            if row is not None:
+                outcome.staged_action = row.staged_action
+                if not outcome.target_state:
+                    outcome.target_state = row.target_state
+                if outcome.status == "Failure":
+                    outcome.exported = row.exported
+        self._persist(outcomes, links)
+
+    def _phase_members(self) -> None:
+        job = self.job
+        pending = ConnectorObject.objects.filter(job=job, object_type="group", needs_reference=True)
+        self.cycle.total += pending.count()
+        for page in _keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
+            rows = list(ConnectorObject.objects.filter(pk__in=page))
+            works = []
+            for row in rows:
+                if row.target_state != ACTIVE or not row.target_id:
+                    continue
+                members = DirectoryGroupMember.objects.filter(
+                    group__directory=self.directory, group__object_id=row.source_id
+                )
+                user_members = members.filter(member_user__isnull=False).values(
+                    "member_user__object_id"
+                )
+                group_members = members.filter(member_group__isnull=False).values(
+                    "member_group__object_id"
+                )
+                desired = set(
+                    ConnectorObject.objects.filter(job=job, target_state__in=LIVE_STATES)
+                    .filter(
+                        Q(object_type="user", source_id__in=user_members)
+                        | Q(object_type="group", source_id__in=group_members)
+                    )
+                    .exclude(target_id="")
+                    .values_list("target_id", flat=True)
+                )
+                current = set(row.exported.get("members") or [])
+                add = sorted(desired - current)
+                gone = current - desired
+                remove = (
+                    sorted(
+                        ConnectorObject.objects.filter(
+                            job=job, target_id__in=gone, target_state__in=LIVE_STATES
+                        ).values_list("target_id", flat=True)
+                    )
+                    if gone
+                    else []
+                )
+                if add or remove:
+                    works.append(
+                        MembersWork(
+                            row.source_id,
+                            row.display_name,
+                            row.target_id,
+                            add,
+                            remove,
+                            row.exported,
+                            sorted(desired),
+                        )
+                    )
+                elif gone:
+                    row.exported = {**row.exported, "members": sorted(desired)}
+            links = {row.source_id: row for row in rows}
+            outcomes = self._execute(sync_members, works)
+            done = {o.source_id for o in outcomes}
+            for row in rows:
+                if row.source_id not in done:
+                    outcomes.append(
+                        Outcome(
+                            object_type="group",
+                            source_id=row.source_id,
+                            display=row.display_name,
+                            target_id=row.target_id,
+                            target_state=row.target_state,
+                            exported=row.exported,
+                            phase="references",
+                        )
+                    )
+            for outcome in outcomes:
+                # A failed reference stays pending and is retried by the next cycle.
+                outcome.needs_reference = outcome.status == "Failure"
+                outcome.escrow = False
+            self._persist_reference(outcomes, links)
+            self._advance(len(rows), "references")
+
+
+def provisioning_cycle_run(
+    *,
+    job: ProvisioningJob,
+    restart: bool = False,
+    initiated_by: str = "system",
+    progress: ProgressCallback | None = None,
+) -> ProvisioningCycle | None:
+    """Run one cycle of ``job`` now, in this process. Returns None when another worker is
+    running the same job (the advisory lock is taken), else the cycle record."""
+    from provisioning.engine.control import provisioning_job_reset
+
+    with job_lock(job) as acquired:
+        if not acquired:
+            logger.info("Job %s is already running elsewhere; skipped", job.job_id)
+            return None
+        if restart:
+            provisioning_job_reset(job=job)
+        return CycleRunner(job, initiated_by=initiated_by, progress=progress).run()

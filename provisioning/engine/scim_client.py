@@ -1,0 +1,385 @@
+"""The one outbound SCIM client of the provisioning service.
+
+Every request the engine sends goes through :class:`ScimClient`: explicit timeouts, a pooled
+keep-alive connection set shared by the worker threads of a cycle, at most ``max_concurrency``
+requests in flight, 429 answered by waiting ``Retry-After`` and trying again, and every
+response classified into the error codes Entra writes in its provisioning logs
+(entra-scim-behaviour.md §1.6). HTTP errors are results, not exceptions: the caller decides
+whether an object is escrowed (``retryable``) or the whole cycle stops (``fatal``: the
+credentials or the endpoint itself are wrong, the quarantine cases).
+
+The Tenant URL may carry Entra's feature flag ``?aadOptscim062020``; it selects the wire
+dialect (:class:`Dialect`) and is not sent on the wire (Entra's own query string is not
+documented as forwarded, and Test Connection does the same).
+
+The Secret Token is decrypted by the caller, held only by the ``httpx.Client`` headers of this
+object, and never logged: reasons quote the response body with any occurrence of the token
+masked.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import httpx
+
+from provisioning.outbound import destination_check
+
+logger = logging.getLogger(__name__)
+
+SCIM_MEDIA_TYPE = "application/scim+json"
+LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+FLAG_2020 = "aadOptscim062020"
+
+# Entra's provisioning-log error codes (entra-scim-behaviour.md §1.6).
+CONFLICT = "EntryConflict"
+TOO_MANY_REQUESTS = "TooManyRequests"
+INTERNAL_SERVER_ERROR = "InternalServerError"
+UNAUTHORIZED = "Unauthorized"
+INSUFFICIENT_RIGHTS = "InsufficientRights"
+METHOD_NOT_ALLOWED = "MethodNotAllowed"
+UNPROCESSABLE = "UnprocessableEntity"
+NOT_IMPLEMENTED = "NotImplemented"
+PROTOCOL_ERROR = "WebExceptionProtocolError"
+TIMEOUT = "Timeout"
+INVALID_ANCHOR = "InvalidAnchor"
+MULTIPLE_ENTRIES = "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse"
+INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
+DUPLICATE_TARGET_ENTRIES = "DuplicateTargetEntries"
+
+RECOMMENDATIONS: dict[str, str] = {
+    CONFLICT: "Another object in the target already holds a value that must be unique. Make the "
+    "matching attribute consistent between both systems, or remove the duplicate in the target.",
+    TOO_MANY_REQUESTS: "The target is rate-limiting requests. The service retries automatically.",
+    INTERNAL_SERVER_ERROR: "The target failed to handle the request. The object is retried in a "
+    "later cycle; contact the application vendor if the error persists.",
+    UNAUTHORIZED: "The credentials were rejected. Update the Secret Token and Test Connection.",
+    INSUFFICIENT_RIGHTS: "The credentials lack permission. Use an administrative token.",
+    METHOD_NOT_ALLOWED: "The target does not support this operation.",
+    UNPROCESSABLE: "The target could not process the values sent. Check the attribute mappings.",
+    NOT_IMPLEMENTED: "The target does not implement this operation.",
+    PROTOCOL_ERROR: "The target rejected the request. Check the response details and the "
+    "attribute mappings.",
+    TIMEOUT: "The target did not answer in time. The object is retried in a later cycle.",
+    INVALID_ANCHOR: "The object previously linked in the target no longer exists; it is matched "
+    "again by its matching attributes.",
+    MULTIPLE_ENTRIES: "The target answered a matching query with more than one object.",
+    INCOMPATIBLE: "The target's response is not what a SCIM 2.0 service returns (for example a "
+    "404 to a query, or a body that is not SCIM JSON). Fix the endpoint and restart.",
+    DUPLICATE_TARGET_ENTRIES: "More than one object in the target matches this object's "
+    "matching attribute. Remove the duplicates or choose a unique matching attribute.",
+    "ImportSkipped": "The object has no value for any matching attribute. Give it a value or "
+    "change the matching attributes.",
+}
+
+
+def recommendation_for(code: str) -> str:
+    return RECOMMENDATIONS.get(code, "")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The two ways Entra writes PATCH requests (§1.3–1.5, §1.7). ``flag2020`` is the
+    ``aadOptscim062020`` behaviour: lowercase ops, JSON booleans, one path-less replace of the
+    simple attributes, members removed by a ``members[value eq "…"]`` path."""
+
+    flag2020: bool = False
+
+    def op(self, name: str) -> str:
+        return name.lower() if self.flag2020 else name.capitalize()
+
+    def boolean(self, value: bool) -> bool | str:
+        return value if self.flag2020 else ("True" if value else "False")
+
+
+@dataclass
+class ScimResult:
+    """One exchange with the target, classified."""
+
+    method: str
+    url: str
+    status: int  # 0 when no response arrived
+    body: Any = None
+    error_code: str = ""
+    reason: str = ""
+    retryable: bool = False
+    fatal: bool = False
+    duration_ms: int = 0
+    attempts: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error_code
+
+    @property
+    def resources(self) -> list[dict[str, Any]]:
+        if isinstance(self.body, dict):
+            resources = self.body.get("Resources") or []
+            return [r for r in resources if isinstance(r, dict)]
+        return []
+
+
+def filter_value(value: str) -> str:
+    """A filter string literal: double-quoted with ``\\`` and ``"`` escaped (RFC 7644 §3.4.2.2)."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def split_tenant_url(tenant_url: str) -> tuple[str, Dialect]:
+    """The base URL requests are sent to, and the dialect its query string selects."""
+    parts = urlsplit(tenant_url.strip())
+    keys = {key.lower() for key, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    flag = FLAG_2020.lower() in keys
+    base = urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+    return base, Dialect(flag2020=flag)
+
+
+def _retry_after_seconds(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
+
+
+class ScimClient:
+    """A SCIM 2.0 client speaking as Entra does. Thread-safe: one instance serves every worker
+    thread of a cycle; close it (or use it as a context manager) when the cycle ends."""
+
+    def __init__(
+        self,
+        *,
+        tenant_url: str,
+        token: str,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_concurrency: int = 8,
+        max_rate_limit_retries: int = 3,
+        max_retry_after: float = 60.0,
+        check_destination: bool = True,
+    ) -> None:
+        self.base_url, self.dialect = split_tenant_url(tenant_url)
+        if check_destination:
+            destination_check(self.base_url)
+        self._token = token
+        self.max_rate_limit_retries = max_rate_limit_retries
+        self.max_retry_after = max_retry_after
+        self.timeout = timeout
+        headers = {"Accept": SCIM_MEDIA_TYPE, "User-Agent": "Elium-Portal-Provisioning/1.0"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            headers=headers,
+            follow_redirects=False,
+        )
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+
+    def __enter__(self) -> ScimClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _mask(self, text: str) -> str:
+        return text.replace(self._token, "********") if self._token else text
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json_body: Any = None,
+        is_query: bool = False,
+        want_body: bool = True,
+    ) -> ScimResult:
+        """Send one request (retrying 429s after ``Retry-After``) and classify the answer."""
+        url = self.base_url + path
+        headers = {"Content-Type": SCIM_MEDIA_TYPE} if json_body is not None else None
+        content = None
+        if json_body is not None:
+            content = json.dumps(json_body, ensure_ascii=False).encode()
+        attempts = 0
+        started = time.monotonic()
+        while True:
+            attempts += 1
+            try:
+                with self._slots:
+                    with self._count_lock:
+                        self.request_count += 1
+                    response = self._http.request(
+                        method, url, params=params, content=content, headers=headers
+                    )
+            except httpx.TimeoutException:
+                return ScimResult(
+                    method,
+                    url,
+                    0,
+                    error_code=TIMEOUT,
+                    reason=f"An error occurred while sending the request. Resource: {url} "
+                    f"Operation: {method} The operation timed out after {self.timeout:g} seconds.",
+                    retryable=True,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    attempts=attempts,
+                )
+            except httpx.HTTPError as error:
+                return ScimResult(
+                    method,
+                    url,
+                    0,
+                    error_code=PROTOCOL_ERROR,
+                    reason=f"An error occurred while sending the request. Resource: {url} "
+                    f"Operation: {method} {type(error).__name__}: {error}",
+                    retryable=True,
+                    duration_ms=int((time.monotonic() - started) * 1000),
+                    attempts=attempts,
+                )
+            if response.status_code == 429 and attempts <= self.max_rate_limit_retries:
+                wait = min(
+                    _retry_after_seconds(response.headers.get("Retry-After"), 1.0),
+                    self.max_retry_after,
+                )
+                logger.info("SCIM target rate-limited %s %s; retrying in %.1fs", method, url, wait)
+                time.sleep(wait)
+                continue
+            result = self._classify(response, method=method, is_query=is_query, want=want_body)
+            result.duration_ms = int((time.monotonic() - started) * 1000)
+            result.attempts = attempts
+            return result
+
+    def _classify(
+        self, response: httpx.Response, *, method: str, is_query: bool, want: bool
+    ) -> ScimResult:
+        url = str(response.request.url)
+        status = response.status_code
+        body: Any = None
+        if response.content:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+        result = ScimResult(method, url, status, body=body)
+        if 200 <= status < 300:
+            if want and status != 204 and not isinstance(body, dict):
+                return self._fail(result, response, INCOMPATIBLE, "The response is not SCIM JSON.")
+            if is_query and (
+                not isinstance(body, dict)
+                or LIST_RESPONSE not in (body.get("schemas") or [])
+                or not isinstance(body.get("Resources", []), list)
+            ):
+                return self._fail(
+                    result, response, INCOMPATIBLE, "The response is not a SCIM ListResponse."
+                )
+            return result
+        scim_type = body.get("scimType") if isinstance(body, dict) else None
+        if status == 401:
+            return self._fail(result, response, UNAUTHORIZED, fatal=True)
+        if status == 403:
+            return self._fail(result, response, INSUFFICIENT_RIGHTS, fatal=True)
+        if status == 404:
+            if is_query:
+                # Any syntactically correct query must answer 200; a 404 is a compliance issue.
+                return self._fail(
+                    result, response, INCOMPATIBLE, "A query must return 200.", fatal=True
+                )
+            return self._fail(result, response, INVALID_ANCHOR)
+        if status == 409 or scim_type == "uniqueness":
+            return self._fail(result, response, CONFLICT, retryable=True)
+        if status == 405:
+            return self._fail(result, response, METHOD_NOT_ALLOWED)
+        if status == 422:
+            return self._fail(result, response, UNPROCESSABLE)
+        if status == 429:
+            return self._fail(result, response, TOO_MANY_REQUESTS, retryable=True)
+        if status == 501:
+            return self._fail(result, response, NOT_IMPLEMENTED)
+        if status >= 500:
+            return self._fail(result, response, INTERNAL_SERVER_ERROR, retryable=True)
+        return self._fail(result, response, PROTOCOL_ERROR)
+
+    def _fail(
+        self,
+        result: ScimResult,
+        response: httpx.Response,
+        code: str,
+        why: str = "",
+        *,
+        retryable: bool = False,
+        fatal: bool = False,
+    ) -> ScimResult:
+        try:
+            phrase = response.reason_phrase.replace(" ", "")
+        except Exception:  # pragma: no cover - httpx always has one
+            phrase = str(response.status_code)
+        content = self._mask(response.text[:1000])
+        result.error_code = code
+        result.retryable = retryable
+        result.fatal = fatal
+        result.reason = (
+            "We received this unexpected response from your application: Received response from "
+            f"Web resource. Resource: {result.url} Operation: {result.method} Response Status "
+            f"Code: {phrase or response.status_code} Response Content: {content} {why}"
+        ).rstrip()
+        return result
+
+    # -- the requests Entra sends ------------------------------------------------------------
+
+    def probe(self, resource: str, attribute: str) -> ScimResult:
+        """The random-GUID query Entra sends at the start of every activity (§1.1)."""
+        return self.query(resource, attribute, str(uuid.uuid4()))
+
+    def query(self, resource: str, attribute: str, value: str) -> ScimResult:
+        """The matching query: ``GET /Users?filter=<attr> eq "<value>"`` (groups without
+        members)."""
+        params = {"filter": f"{attribute} eq {filter_value(value)}"}
+        if resource == "Groups":
+            params = {"excludedAttributes": "members", **params}
+        return self.request("GET", f"/{resource}", params=params, is_query=True)
+
+    def get(self, resource: str, target_id: str) -> ScimResult:
+        params = {"excludedAttributes": "members"} if resource == "Groups" else None
+        return self.request("GET", f"/{resource}/{target_id}", params=params)
+
+    def create(self, resource: str, body: dict[str, Any]) -> ScimResult:
+        return self.request("POST", f"/{resource}", json_body=body)
+
+    def patch(self, resource: str, target_id: str, operations: list[dict[str, Any]]) -> ScimResult:
+        return self.request(
+            "PATCH",
+            f"/{resource}/{target_id}",
+            json_body={"schemas": [PATCH_OP], "Operations": operations},
+            want_body=False,
+        )
+
+    def delete(self, resource: str, target_id: str) -> ScimResult:
+        return self.request("DELETE", f"/{resource}/{target_id}", want_body=False)

@@ -1,0 +1,73 @@
+"""Background work of the provisioning service (procrastinate).
+
+* ``provisioning.schedule_cycles`` — every minute: queue a cycle for every job that is due.
+* ``provisioning.run_cycle`` — one cycle of one job. Deferred with the job's ``lock`` (two
+  such tasks never run at the same time) and ``queueing_lock`` (at most one waits in the queue),
+  and the cycle itself holds the job's PostgreSQL advisory lock, so a job never runs twice at
+  once across any number of workers, while different jobs run in parallel.
+* ``provisioning.prune_logs`` — daily retention of provisioning logs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import close_old_connections
+from procrastinate.contrib.django import app
+from procrastinate.exceptions import AlreadyEnqueued
+
+from provisioning.engine.control import jobs_due
+from provisioning.engine.cycle import provisioning_cycle_run
+from provisioning.engine.logs import provisioning_logs_prune
+from provisioning.models import ProvisioningJob
+
+logger = logging.getLogger(__name__)
+
+
+def job_lock_name(job_pk: int) -> str:
+    return f"provisioning-job-{job_pk}"
+
+
+def cycle_defer(*, job_pk: int) -> bool:
+    """Queue a cycle of the job unless one is already waiting; True when queued."""
+    try:
+        run_cycle.configure(lock=job_lock_name(job_pk), queueing_lock=job_lock_name(job_pk)).defer(
+            job_pk=job_pk
+        )
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
+@app.periodic(cron="* * * * *", periodic_id="provisioning-scheduler")
+@app.task(name="provisioning.schedule_cycles", queueing_lock="provisioning-scheduler")
+def schedule_cycles(timestamp: int) -> int:
+    """Every minute: queue the cycles that are due. Returns how many were queued."""
+    queued = 0
+    try:
+        for job_pk in jobs_due().values_list("pk", flat=True):
+            queued += cycle_defer(job_pk=job_pk)
+    finally:
+        close_old_connections()  # worker threads keep no connection past its max age
+    return queued
+
+
+@app.task(name="provisioning.run_cycle")
+def run_cycle(job_pk: int) -> str | None:
+    """Run one cycle of the job if its Provisioning Status is On (Off pauses: the running
+    cycle completes, the next one does not start)."""
+    try:
+        job = ProvisioningJob.objects.filter(pk=job_pk).first()
+        if job is None or job.status != ProvisioningJob.Status.ON:
+            return None
+        cycle = provisioning_cycle_run(job=job)
+        return str(cycle.cycle_id) if cycle else None
+    finally:
+        close_old_connections()
+
+
+@app.periodic(cron="43 3 * * *", periodic_id="prune-provisioning-logs")
+@app.task(name="provisioning.prune_logs", queueing_lock="prune-provisioning-logs")
+def prune_logs(timestamp: int) -> int:
+    """Daily: drop provisioning log entries past ``PROVISIONING_LOG_RETENTION_DAYS``."""
+    return provisioning_logs_prune()

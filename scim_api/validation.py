@@ -1,0 +1,47 @@
+"""What PostgreSQL can store: checked once at the edge, so odd input is a 400 ``invalidValue``
+rather than a database error in the middle of a write."""
+
+from __future__ import annotations
+
+import math
+
+from scim_api.errors import InvalidValue
+
+#: Longest value of the attributes copied into indexed columns (userName, externalId,
+#: displayName): the columns are ``varchar(256)``.
+MAX_COLUMN_LENGTH = 256
+
+
+def check_storable(value, where: str = "the request body") -> None:
+    """Reject NUL characters, lone surrogates and non-finite numbers anywhere in ``value``
+    (keys included): PostgreSQL's text and jsonb types cannot hold them."""
+    stack = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            _check_text(item, path)
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise InvalidValue(f"{path} contains a number out of range.")
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _check_text(str(key), path)
+                stack.append((child, f"{path} › {str(key)[:40]}"))
+        elif isinstance(item, list):
+            stack.extend((child, path) for child in item)
+
+
+def _check_text(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise InvalidValue(f"{path} contains a NUL character, which cannot be stored.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidValue(f"{path} contains an invalid Unicode character.") from None
+
+
+def check_column_lengths(document: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        value = document.get(name)
+        if isinstance(value, str) and len(value) > MAX_COLUMN_LENGTH:
+            raise InvalidValue(f"{name} is longer than {MAX_COLUMN_LENGTH} characters.")
