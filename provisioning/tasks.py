@@ -71,3 +71,12 @@ def run_cycle(job_pk: int) -> str | None:
 def prune_logs(timestamp: int) -> int:
     """Daily: drop provisioning log entries past ``PROVISIONING_LOG_RETENTION_DAYS``."""
     return provisioning_logs_prune()
+
+
+@app.task(name="provisioning.run_directory_import")
+def run_directory_import(job_pk: int) -> str | None:
+    """Import a large directory file in the background (progress on the job row)."""
+    from provisioning.services.import_jobs import directory_import_job_run
+
+    job = directory_import_job_run(job_pk=job_pk)
+    return job.status if job else None

@@ -23,6 +23,7 @@ urlpatterns = [
     path(directory + "groups/new/", views.GroupEditView.as_view(), name="group-new"),
     path(directory + "groups/<uuid:object_id>/", views.GroupEditView.as_view(), name="group-edit"),
     path(directory + "import/", views.ImportView.as_view(), name="import"),
+    path(directory + "import/<uuid:job_id>/", views.ImportJobView.as_view(), name="import-job"),
     path(directory + "apps/", views.ApplicationListView.as_view(), name="apps"),
     path(directory + "apps/new/", views.ApplicationGalleryView.as_view(), name="app-new"),
     path(app, views.ApplicationOverviewView.as_view(), name="app-overview"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, UserPassesTestMixin
 from django.core.exceptions import ValidationError
@@ -64,7 +65,12 @@ from provisioning.services.applications import (
     app_role_assignment_delete,
     enterprise_application_create,
 )
-from provisioning.services.directory_import import DirectoryImportError, directory_import
+from provisioning.services.directory_import import (
+    DirectoryImportError,
+    ImportProblem,
+    directory_import,
+)
+from provisioning.services.import_jobs import directory_import_job_create
 from provisioning.services.jobs import provisioning_job_test_connection, provisioning_job_update
 from provisioning.services.mappings import (
     attribute_mapping_delete,
@@ -444,6 +450,25 @@ class ImportView(DirectoryMixin, TemplateView):
         problems = []
         if form.is_valid():
             upload = form.cleaned_data["file"]
+            if upload.size > getattr(settings, "PROVISIONING_IMPORT_BACKGROUND_BYTES", 262_144):
+                # Large files go to a worker; the next page shows the progress bar.
+                try:
+                    content = upload.read().decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    problems = [ImportProblem(0, "", "The file must be UTF-8 encoded.")]
+                else:
+                    job = directory_import_job_create(
+                        directory=self.directory,
+                        filename=upload.name,
+                        content=content,
+                        actor=request.user,
+                    )
+                    return redirect(
+                        "provisioning:import-job",
+                        tenant_id=self.directory.tenant_id,
+                        job_id=job.public_id,
+                    )
+                return self.render_to_response(self.get_context_data(form=form, problems=problems))
             try:
                 result = directory_import(
                     directory=self.directory, content=upload.read(), filename=upload.name
@@ -1152,3 +1177,23 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
         user = selectors.directory_user_get(directory=self.directory, object_id=object_id)
         result = provisioning_on_demand_run(job=self.job, user=user)
         return self.render_to_response(self.get_context_data(result=result, selected=user))
+
+
+class ImportJobView(DirectoryMixin, TemplateView):
+    """Progress of a background import; the progress panel refreshes itself until it ends."""
+
+    template_name = "provisioning/import_job.html"
+    menu = "import"
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["provisioning/includes/import_progress.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        job = self.directory.imports.filter(public_id=kwargs["job_id"]).first()
+        if job is None:
+            raise Http404("No such import")
+        context["job"] = job
+        return context
