@@ -74,3 +74,27 @@ def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
     assert "Stopped." in rest
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_serve_refuses_a_port_in_use_with_a_clear_message():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
+            "DATABASE_URL": current_database_url(),
+            "PORT": str(port),
+        }
+        result = subprocess.run(
+            [sys.executable, "manage.py", "serve", "--no-seed"],
+            cwd=settings.BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert result.returncode != 0
+    assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr

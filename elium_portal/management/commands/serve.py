@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from elium_portal.embedded_db import current_embedded_url
 
@@ -29,6 +30,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, web_workers, no_seed, **options):
         started = time.monotonic()
+        if not _port_is_free(port):
+            raise CommandError(
+                f"Port {port} on 127.0.0.1 is already in use (another `make run`?). "
+                f"Stop it, or choose another port: PORT=8001 make run"
+            )
         self.stdout.write("Applying migrations…")
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -80,8 +86,9 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
 
-        self._banner(port, time.monotonic() - started, no_seed)
         exit_code = 0
+        if self._wait_until_serving(port, children):
+            self._banner(port, time.monotonic() - started, no_seed)
         while not stopping:
             for name, proc in children.items():
                 if proc.poll() is not None:
@@ -105,6 +112,19 @@ class Command(BaseCommand):
         if exit_code:
             sys.exit(exit_code)
 
+    def _wait_until_serving(self, port, children, timeout=60.0) -> bool:
+        """The banner promises a working URL: print it once gunicorn answers."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(proc.poll() is not None for proc in children.values()):
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return True
+            except OSError:
+                time.sleep(0.2)
+        return False
+
     def _banner(self, port, elapsed, no_seed):
         url = f"http://127.0.0.1:{port}/"
         lines = ["", f"  Elium Portal is running at {url}   (ready in {elapsed:.1f}s)"]
@@ -121,3 +141,13 @@ class Command(BaseCommand):
         lines += ["  Support console: " + url + "admin/", "  Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
