@@ -290,7 +290,7 @@ def cycles_chart_svg(cycles: list[ProvisioningCycle], *, width: int = 640, heigh
     durations = [c.duration_seconds or 0 for c in cycles]
     peak_duration = max(1.0, max(durations))
     slot = plot_w / len(cycles)
-    bar = max(4.0, slot * 0.6)
+    bar = min(36.0, max(4.0, slot * 0.6))  # a few cycles must not look like a wall
     parts = [
         f'<svg class="az-chart" role="img" viewBox="0 0 {width} {height}" width="100%" '
         f'aria-label="Recent provisioning cycles" data-testid="cycles-chart">',
