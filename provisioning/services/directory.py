@@ -10,12 +10,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from provisioning.models import (
+    AppRoleAssignment,
     Directory,
     DirectoryGroup,
     DirectoryGroupMember,
     DirectoryUser,
 )
-from provisioning.services.changes import ChangeType, ObjectType, change_record_append
+from provisioning.services.changes import (
+    ChangeType,
+    ObjectType,
+    change_record_append,
+    change_records_append_many,
+)
 
 USER_FIELDS = frozenset(
     field.name
@@ -150,6 +156,42 @@ def directory_user_restore(*, directory: Directory, user: DirectoryUser) -> None
 
 
 @transaction.atomic
+def directory_user_hard_delete(*, directory: Directory, user: DirectoryUser) -> None:
+    """Delete the user permanently (the recycle bin's "Delete permanently"). The row goes, and
+    with it the user's group memberships and app role assignments; its direct reports lose
+    their manager. The change feed records each of those changes, so an incremental cycle
+    deletes the user in the target and fixes the groups and managers that referred to it."""
+    if user.directory_id != directory.pk:
+        raise ValueError("user belongs to another directory")
+    user = DirectoryUser.objects.select_for_update().filter(pk=user.pk).first()
+    if user is None:
+        return  # already gone
+    records: list[tuple] = [
+        (ObjectType.MEMBERSHIP, group_id, ChangeType.DELETED, user.object_id)
+        for group_id in DirectoryGroupMember.objects.filter(member_user=user)
+        .order_by("pk")
+        .values_list("group__object_id", flat=True)
+    ]
+    records += [
+        (ObjectType.ASSIGNMENT, user.object_id, ChangeType.DELETED, app_id)
+        for app_id in AppRoleAssignment.objects.filter(principal_user=user)
+        .order_by("pk")
+        .values_list("application__object_id", flat=True)
+    ]
+    reports = list(
+        DirectoryUser.objects.filter(manager=user).order_by("pk").values_list("pk", "object_id")
+    )
+    if reports:
+        DirectoryUser.objects.filter(pk__in=[pk for pk, _ in reports]).update(
+            manager=None, updated_at=timezone.now()
+        )
+    records += [(ObjectType.USER, report, ChangeType.UPDATED, None) for _, report in reports]
+    records.append((ObjectType.USER, user.object_id, ChangeType.DELETED, None))
+    change_records_append_many(directory=directory, records=records)
+    user.delete()
+
+
+@transaction.atomic
 def directory_group_create(*, directory: Directory, **attributes: Any) -> DirectoryGroup:
     """Create a group; ``attributes`` are :class:`DirectoryGroup` field names."""
     unknown = set(attributes) - GROUP_FIELDS - {"object_id"}
@@ -195,16 +237,38 @@ def directory_group_update(
 
 @transaction.atomic
 def directory_group_delete(*, directory: Directory, group: DirectoryGroup) -> None:
-    """Delete a group (groups have no recycle bin here); its memberships go with it."""
+    """Delete a group permanently (groups have no recycle bin here); its memberships (as a
+    group and as a member of other groups) and app role assignments go with it. The change feed
+    records each of those changes, so an incremental cycle deletes the group in the target and
+    revisits its members (who may have been assigned through it) and its parent groups."""
     if group.directory_id != directory.pk:
         raise ValueError("group belongs to another directory")
-    change_record_append(
-        directory=directory,
-        object_type=ObjectType.GROUP,
-        object_id=group.object_id,
-        change_type=ChangeType.DELETED,
-    )
+    memberships = DirectoryGroupMember.objects.order_by("pk")
+    records: list[tuple] = [
+        (ObjectType.MEMBERSHIP, group.object_id, ChangeType.DELETED, user_id or group_id)
+        for user_id, group_id in memberships.filter(group=group).values_list(
+            "member_user__object_id", "member_group__object_id"
+        )
+    ]
+    records += [
+        (ObjectType.MEMBERSHIP, parent_id, ChangeType.DELETED, group.object_id)
+        for parent_id in memberships.filter(member_group=group).values_list(
+            "group__object_id", flat=True
+        )
+    ]
+    records += [
+        (ObjectType.ASSIGNMENT, group.object_id, ChangeType.DELETED, app_id)
+        for app_id in AppRoleAssignment.objects.filter(principal_group=group)
+        .order_by("pk")
+        .values_list("application__object_id", flat=True)
+    ]
+    records.append((ObjectType.GROUP, group.object_id, ChangeType.DELETED, None))
+    change_records_append_many(directory=directory, records=records)
     group.delete()
+
+
+# A group has no recycle bin: deleting it is always permanent.
+directory_group_hard_delete = directory_group_delete
 
 
 def _member_filter(member: DirectoryUser | DirectoryGroup) -> dict[str, Any]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from provisioning.engine.cycle import provisioning_cycle_run
-from provisioning.models import ProvisioningJob, ProvisioningLogEntry
-from tests.factories import DirectoryUserFactory, UserFactory
+from provisioning.engine.ondemand import provisioning_on_demand_group_run
+from provisioning.models import DirectoryGroupMember, ProvisioningJob, ProvisioningLogEntry
+from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, UserFactory
 from tests.provisioning import engine_support
 from tests.provisioning.engine_support import StubScim, assign, make_app
 
@@ -171,3 +173,141 @@ def test_on_demand_shows_a_failed_connection_test():
     assert result.steps[0].title == "Test connection"
     assert result.steps[0].status == "Failure"
     assert result.error_code == "Unauthorized"
+
+
+@pytest.fixture
+def group_scene(target):
+    """A generic SCIM app (it provisions groups) with a group of seven, assigned."""
+    app = make_app(target, template="scim")
+    team = DirectoryGroupFactory(directory=app.directory, display_name="Engineers")
+    people = [
+        DirectoryUserFactory(directory=app.directory, given_name=f"Eng{i}", surname="Smith")
+        for i in range(7)
+    ]
+    for person in people:
+        DirectoryGroupMember.objects.create(group=team, member_user=person)
+    assign(app, team)
+    return app, team, people
+
+
+def test_on_demand_search_finds_users_by_name_upn_and_mail_and_groups_by_name(
+    staff, group_scene, target
+):
+    app, team, people = group_scene
+    other = DirectoryUserFactory(directory=app.directory, mail="someone@elsewhere.example")
+    for search in ("Eng3", people[3].user_principal_name):
+        page = staff.get(url(app, "on-demand"), {"q": search}).content.decode()
+        assert f'value="user:{people[3].object_id}"' in page
+    page = staff.get(url(app, "on-demand"), {"q": "elsewhere.example"}).content.decode()
+    assert f'value="user:{other.object_id}"' in page
+    page = staff.get(url(app, "on-demand"), {"q": "Engineers"}).content.decode()
+    assert f'value="group:{team.object_id}"' in page
+    assert "7 members" in page
+    # An app that provisions users only offers no group.
+    elium = make_app(target, template="elium")
+    DirectoryGroupFactory(directory=elium.directory, display_name="Engineers")
+    page = staff.get(url(elium, "on-demand"), {"q": "Engineers"}).content.decode()
+    assert 'value="group:' not in page
+    assert "does not provision groups" in page
+
+
+def test_provision_on_demand_a_group_with_up_to_five_members(staff, group_scene, target):
+    app, team, people = group_scene
+    job = app.provisioning_job
+
+    picker = staff.post(url(app, "on-demand"), {"object": f"group:{team.object_id}"})
+    html = picker.content.decode()
+    assert "Select up to 5 members" in html
+    for person in people:
+        assert f'value="{person.object_id}"' in html
+
+    too_many = staff.post(
+        url(app, "on-demand"),
+        {
+            "group": str(team.object_id),
+            "run": "1",
+            "members": [str(p.object_id) for p in people[:6]],
+        },
+    ).content.decode()
+    assert "You can select up to 5 members of a group at a time; 6 are selected." in too_many
+    assert target.group("Engineers") is None
+    assert target.users() == []
+
+    chosen = people[:3]
+    html = staff.post(
+        url(app, "on-demand"),
+        {"group": str(team.object_id), "run": "1", "members": [str(p.object_id) for p in chosen]},
+    ).content.decode()
+    for title in (
+        "Import group",
+        "Determine if group is in scope",
+        "Match group between source and target system",
+        "Add members to the group",
+        "Import user",
+        "Determine if user is in scope",
+    ):
+        assert title in html
+    assert "Group &#x27;Engineers&#x27; was created in" in html
+    assert html.count('data-testid="on-demand-member"') == 3
+    assert "Added 3 member(s) to the group" in html
+
+    users = {u["userName"]: u["id"] for u in target.users()}
+    assert set(users) == {p.user_principal_name for p in chosen}
+    group = target.group("Engineers")
+    assert {m["value"] for m in group["members"]} == set(users.values())
+    entry = ProvisioningLogEntry.objects.get(job=job, source_id=team.object_id)
+    assert (entry.action, entry.status, entry.initiated_by) == (
+        "Create",
+        "Success",
+        "On-demand provisioning",
+    )
+    assert ProvisioningLogEntry.objects.filter(job=job, object_type="user").count() == 3
+
+    # Retry: nothing new to do
+    again = staff.post(
+        url(app, "on-demand"),
+        {"group": str(team.object_id), "run": "1", "members": [str(p.object_id) for p in chosen]},
+    ).content.decode()
+    assert "already in sync" in again
+    assert "3 selected member(s) already in the group" in again
+    assert len(target.users()) == 3
+
+    # The next cycle provisions the rest, without duplicates.
+    cycle = provisioning_cycle_run(job=job)
+    assert cycle.count("Create", "Success") == 4
+    assert len(target.users()) == 7
+    assert len(target.groups()) == 1
+    assert len(target.group("Engineers")["members"]) == 7
+
+
+def test_on_demand_group_service_refuses_more_than_five_or_non_members(group_scene):
+    app, team, people = group_scene
+    job = app.provisioning_job
+    with pytest.raises(ValidationError, match="up to 5 members"):
+        provisioning_on_demand_group_run(job=job, group=team, members=people[:6])
+    stranger = DirectoryUserFactory(directory=app.directory, given_name="Not", surname="Member")
+    with pytest.raises(ValidationError, match="Not Member is not a member of Engineers"):
+        provisioning_on_demand_group_run(job=job, group=team, members=[people[0], stranger])
+
+
+def test_on_demand_group_member_out_of_scope_is_not_added(group_scene, target):
+    app, team, people = group_scene
+    outsider = people[0]
+    outsider.account_enabled = False
+    outsider.save()
+
+    result = provisioning_on_demand_group_run(
+        job=app.provisioning_job, group=team, members=[outsider, people[1]]
+    )
+
+    assert result.status == "Success"
+    assert [m.status for m in result.members] == ["Skipped", "Success"]
+    assert result.steps[-1].title == "Add members to the group"
+    assert {r["value"] for r in result.steps[-1].rows} == {
+        "Not provisioned",
+        target.user(people[1].user_principal_name)["id"],
+    }
+    assert [m["value"] for m in target.group("Engineers")["members"]] == [
+        target.user(people[1].user_principal_name)["id"]
+    ]
+    assert target.user(outsider.user_principal_name) is None

@@ -8,6 +8,7 @@ from provisioning.defaults import ACTIVE_EXPRESSION
 from provisioning.models import (
     AttributeMapping,
     ChangeRecord,
+    DirectoryUser,
     ObjectMapping,
     ProvisioningAuditEvent,
     ProvisioningJob,
@@ -67,6 +68,69 @@ def test_every_directory_change_is_in_the_feed_in_order():
     assert feed[3].related_object_id == user.object_id
     assert feed[4].related_object_id == app.object_id
     assert change_watermark(directory=directory) == feed[-1].id
+
+
+def test_hard_delete_of_a_user_records_every_change_it_makes():
+    directory = DirectoryFactory()
+    boss = DirectoryUserFactory(directory=directory)
+    report = DirectoryUserFactory(directory=directory, manager=boss)
+    group = DirectoryGroupFactory(directory=directory)
+    directory_services.directory_group_member_add(directory=directory, group=group, member=boss)
+    app = make_application(directory=directory)
+    app_role_assignment_create(application=app, principal=boss)
+    directory_services.directory_user_soft_delete(directory=directory, user=boss)
+    start = change_watermark(directory=directory)
+
+    directory_services.directory_user_hard_delete(directory=directory, user=boss)
+
+    feed = list(change_records_after(directory=directory, watermark=start))
+    assert [(c.object_type, c.object_id, c.change_type, c.related_object_id) for c in feed] == [
+        ("membership", group.object_id, "deleted", boss.object_id),
+        ("assignment", boss.object_id, "deleted", app.object_id),
+        ("user", report.object_id, "updated", None),
+        ("user", boss.object_id, "deleted", None),
+    ]
+    assert not DirectoryUser.objects.filter(object_id=boss.object_id).exists()
+    report.refresh_from_db()
+    assert report.manager is None
+    assert not group.members.exists()
+    assert not app.assignments.exists()
+    # deleting again is a no-op
+    directory_services.directory_user_hard_delete(directory=directory, user=boss)
+    assert change_watermark(directory=directory) == feed[-1].id
+
+
+def test_hard_delete_refuses_a_user_of_another_directory():
+    user = DirectoryUserFactory()
+    with pytest.raises(ValueError, match="another directory"):
+        directory_services.directory_user_hard_delete(directory=DirectoryFactory(), user=user)
+
+
+def test_group_delete_records_its_memberships_and_assignments():
+    directory = DirectoryFactory()
+    parent = DirectoryGroupFactory(directory=directory)
+    group = DirectoryGroupFactory(directory=directory)
+    nested = DirectoryGroupFactory(directory=directory)
+    user = DirectoryUserFactory(directory=directory)
+    for owner, member in ((parent, group), (group, user), (group, nested)):
+        directory_services.directory_group_member_add(
+            directory=directory, group=owner, member=member
+        )
+    app = make_application(directory=directory)
+    app_role_assignment_create(application=app, principal=group)
+    start = change_watermark(directory=directory)
+
+    directory_services.directory_group_hard_delete(directory=directory, group=group)
+
+    feed = list(change_records_after(directory=directory, watermark=start))
+    assert [(c.object_type, c.object_id, c.change_type, c.related_object_id) for c in feed] == [
+        ("membership", group.object_id, "deleted", user.object_id),
+        ("membership", group.object_id, "deleted", nested.object_id),
+        ("membership", parent.object_id, "deleted", group.object_id),
+        ("assignment", group.object_id, "deleted", app.object_id),
+        ("group", group.object_id, "deleted", None),
+    ]
+    assert not parent.members.exists()
 
 
 def test_an_update_that_changes_nothing_writes_no_change():

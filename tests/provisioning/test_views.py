@@ -98,6 +98,34 @@ def test_objects_of_another_directory_are_not_found(staff_client):
     )
 
 
+def test_a_deleted_user_can_be_deleted_permanently(staff_client):
+    user = DirectoryUserFactory()
+    directory = user.directory
+    url = reverse(
+        "provisioning:user-edit",
+        kwargs={"tenant_id": directory.tenant_id, "object_id": user.object_id},
+    )
+    page = staff_client.get(url).content.decode()
+    assert "Delete permanently" not in page
+    # Only a soft-deleted user can be deleted permanently.
+    response = staff_client.post(url, {"hard_delete": "1"}, follow=True)
+    assert "only deleted users can be deleted permanently" in response.content.decode()
+    assert DirectoryUser.objects.filter(pk=user.pk).exists()
+
+    staff_client.post(url, {"soft_delete": "1"})
+    page = staff_client.get(url).content.decode()
+    assert 'name="hard_delete"' in page
+    assert "data-confirm=" in page.split('name="hard_delete"')[1].split(">")[0]
+    response = staff_client.post(url, {"hard_delete": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "provisioning:users", kwargs={"tenant_id": directory.tenant_id}
+    )
+    assert not DirectoryUser.objects.filter(pk=user.pk).exists()
+    assert directory.changes.filter(object_id=user.object_id).last().change_type == "deleted"
+    assert staff_client.get(url).status_code == 404
+
+
 def test_create_user_by_hand_reports_duplicate_upn(staff_client):
     existing = DirectoryUserFactory()
     url = reverse("provisioning:user-new", kwargs={"tenant_id": existing.directory.tenant_id})
