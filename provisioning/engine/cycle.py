@@ -666,8 +666,12 @@ class CycleRunner:
             return
         if users and users.reference("manager"):
             self._phase_managers()
+        else:
+            self._settle_reference_estimate("user", 0)
         if groups and groups.reference("members"):
             self._phase_members()
+        else:
+            self._settle_reference_estimate("group", 0)
 
     def _user_candidates(self):
         job, application = self.job, self.application
@@ -706,12 +710,27 @@ class CycleRunner:
         )
 
     def _estimate(self, user_ids, group_ids, with_groups: bool) -> int:
+        """Objects the cycle will process, references included: the manager and member passes
+        come last, and a total without them would hold the bar at 99% for half a cycle."""
         if user_ids is not None:
-            return len(user_ids) + (len(group_ids or []) if with_groups else 0)
-        total = self._user_candidates().count() + self._orphans("user").count()
+            users = DirectoryUser.objects.filter(directory=self.directory, object_id__in=user_ids)
+            groups = len(group_ids or []) if with_groups else 0
+            managers = users.filter(manager__isnull=False).count()
+            self._reference_estimate = {"user": managers, "group": groups}
+            return len(user_ids) + groups + managers + groups
+        candidates = self._user_candidates()
+        total = candidates.count() + self._orphans("user").count()
+        managers = candidates.filter(manager__isnull=False).count()
+        groups = self._group_candidates().count() if with_groups else 0
         if with_groups:
-            total += self._group_candidates().count() + self._orphans("group").count()
-        return total
+            total += groups + self._orphans("group").count()
+        self._reference_estimate = {"user": managers, "group": groups}
+        return total + managers + groups
+
+    def _settle_reference_estimate(self, object_type: str, actual: int) -> None:
+        """Replace the up-front estimate of a reference pass by its real size."""
+        estimate = getattr(self, "_reference_estimate", {}).pop(object_type, 0)
+        self.cycle.total = max(self.cycle.processed, self.cycle.total - estimate + actual)
 
     def _id_chunks(self, object_type: str, ids: list[uuid.UUID] | None) -> Iterator[list]:
         if ids is not None:
@@ -827,7 +846,7 @@ class CycleRunner:
     def _phase_managers(self) -> None:
         job = self.job
         pending = ConnectorObject.objects.filter(job=job, object_type="user", needs_reference=True)
-        self.cycle.total += pending.count()
+        self._settle_reference_estimate("user", pending.count())
         for page in _keyset(pending, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
             managers = dict(
@@ -901,7 +920,7 @@ class CycleRunner:
     def _phase_members(self) -> None:
         job = self.job
         pending = ConnectorObject.objects.filter(job=job, object_type="group", needs_reference=True)
-        self.cycle.total += pending.count()
+        self._settle_reference_estimate("group", pending.count())
         for page in _keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
             works = []
