@@ -6,8 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
+from elium_portal.fastsql import instance_from_row, select_list
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort
@@ -98,10 +100,22 @@ def group_search(
     return _page(queryset, start_index=start_index, count=count)
 
 
+def _by_id(model, *, tenant: Tenant, pk):
+    """One resource of ``tenant`` by primary key, through a pre-built query (hot path)."""
+    sql = (
+        f'SELECT {select_list(model, "r")} FROM "{model._meta.db_table}" r '
+        'WHERE r."id" = %s AND r."tenant_id" = %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [pk, tenant.pk])
+        row = cursor.fetchone()
+    return instance_from_row(model, row) if row else None
+
+
 def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
     """A user of ``tenant`` by id; another tenant's id is a 404 like an unknown one."""
     value = parse_uuid(user_id)
-    user = ScimUser.objects.for_tenant(tenant).filter(id=value).first() if value else None
+    user = _by_id(ScimUser, tenant=tenant, pk=value) if value else None
     if user is None:
         raise NotFound(f"User {user_id} not found.")
     return user
@@ -109,7 +123,7 @@ def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
 
 def group_get(*, tenant: Tenant, group_id: str) -> ScimGroup:
     value = parse_uuid(group_id)
-    group = ScimGroup.objects.for_tenant(tenant).filter(id=value).first() if value else None
+    group = _by_id(ScimGroup, tenant=tenant, pk=value) if value else None
     if group is None:
         raise NotFound(f"Group {group_id} not found.")
     return group
@@ -120,11 +134,14 @@ def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
     out: dict = defaultdict(list)
     if not user_ids:
         return out
-    rows = (
-        ScimGroupMember.objects.filter(tenant=tenant, user_id__in=user_ids)
-        .order_by("group__display_name")
-        .values_list("user_id", "group_id", "group__display_name")
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.user_id, m.group_id, g.display_name FROM scim_api_scimgroupmember m "
+            "JOIN scim_api_scimgroup g ON g.id = m.group_id "
+            "WHERE m.tenant_id = %s AND m.user_id = ANY(%s) ORDER BY g.display_name",
+            [tenant.pk, list(user_ids)],
+        )
+        rows = cursor.fetchall()
     for user_id, group_id, name in rows:
         out[user_id].append((group_id, name))
     return out

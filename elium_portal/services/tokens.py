@@ -21,6 +21,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 
 from elium_portal import clock
+from elium_portal.fastsql import instance_from_row, select_list, width
 from elium_portal.models import AuditEvent, ScimToken, Tenant
 from elium_portal.services.audit import actor_label, audit_event_record
 
@@ -161,10 +162,7 @@ def scim_token_authenticate(
     "last used" on the token's own Security page.
     """
     parts = _split(plaintext)
-    key_id = parts[0] if parts else "-"
-    token = (
-        ScimToken.objects.select_related("tenant").filter(key_id=key_id).first() if parts else None
-    )
+    token = _token_with_tenant(parts[0]) if parts else None
     expected = token.digest if token else _digest("elium-dummy-token")
     if not hmac.compare_digest(expected, _digest(plaintext)) or token is None:
         return None
@@ -174,6 +172,24 @@ def scim_token_authenticate(
     if tenant_slug is not None and token.tenant.slug != tenant_slug:
         return None
     _note_use(token, ip=ip, now=now)
+    return token
+
+
+def _token_with_tenant(key_id: str) -> ScimToken | None:
+    """The token and its tenant in one pre-built query: this runs on every SCIM request."""
+    sql = (
+        f"SELECT {select_list(ScimToken, 't')}, {select_list(Tenant, 'n')} "
+        f'FROM "{ScimToken._meta.db_table}" t '
+        f'JOIN "{Tenant._meta.db_table}" n ON n."id" = t."tenant_id" WHERE t."key_id" = %s'
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [key_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = width(ScimToken)
+    token = instance_from_row(ScimToken, row[:split])
+    token.tenant = instance_from_row(Tenant, row[split:])
     return token
 
 
