@@ -28,11 +28,16 @@ class Page:
 
 
 def _page(queryset: QuerySet, *, start_index: int, count: int) -> Page:
-    total = queryset.count()
-    if count == 0 or start_index > total:
-        return Page([], total, start_index)
+    """One page and the total. A page that is not full already tells the total, so the
+    COUNT(*) is only run when it is needed — Azure AD's matching queries (0 or 1 hit) never
+    pay for it."""
+    if count == 0:
+        return Page([], queryset.count(), start_index)
     offset = start_index - 1
-    return Page(list(queryset[offset : offset + count]), total, start_index)
+    items = list(queryset[offset : offset + count])
+    if len(items) < count and (items or offset == 0):
+        return Page(items, offset + len(items), start_index)
+    return Page(items, queryset.count(), start_index)
 
 
 def _search(
