@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,7 +33,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, database_url, free_port, served, setup_django
+
 USERS = int(os.environ.get("BENCH_ENGINE_USERS", 5000))
 GROUPS = int(os.environ.get("BENCH_ENGINE_GROUPS", 50))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 4))
@@ -46,24 +46,6 @@ MANAGER_FANOUT = 10  # user i reports to user (i - 1) // 10: a tree, as real org
 BATCH = 5000
 BEGIN = "<!-- bench_engine: latest run (rewritten by bench/bench_engine.py) -->"
 END = "<!-- /bench_engine -->"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "elium_portal.settings.local"
-    # DEBUG would keep every SQL query in memory and skew the engine's peak memory.
-    os.environ.setdefault("DJANGO_DEBUG", "false")
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _bar(label: str, done: int, total: int) -> None:
@@ -289,7 +271,7 @@ def _memory_mb() -> tuple[float, float]:
 
 def _cycle_child(job_pk: int, out_path: str) -> None:
     """Run one cycle of the job in this process and write its measurements to ``out_path``."""
-    _setup_django(os.environ["DATABASE_URL"])
+    setup_django(os.environ["DATABASE_URL"])
     import tracemalloc
 
     from provisioning.engine import cycle as cycle_module
@@ -454,57 +436,17 @@ def _write_docs(results: list[dict], users: int, groups: int, changed: int) -> N
 
 
 def main() -> None:
-    import httpx
 
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        sys.path.insert(0, str(ROOT))
-        from elium_portal.embedded_db import start_embedded_postgres
-
-        database_url = start_embedded_postgres(
-            Path(tempfile.mkdtemp(prefix="elium-bench-pg-")), cleanup_mode="delete"
-        )
-    _setup_django(database_url)
-    port = _free_port()
+    url = database_url()
+    setup_django(url)
+    port = free_port()
     base = f"http://127.0.0.1:{port}/t/{SLUG}/scim/v2"
     started = time.perf_counter()
     job_pk, token = _seed(USERS, GROUPS, base)
     print(f"Seeded in {time.perf_counter() - started:.1f}s", flush=True)
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SCIM_RATE_LIMIT_PER_SECOND": "0",
-        "DJANGO_DEBUG": "false",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "elium_portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WEB_WORKERS),
-            "--threads",
-            "2",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
     results: list[dict] = []
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with served(url, port, workers=WEB_WORKERS) as env:
         results.append(_run_cycle(job_pk, env, f"Initial cycle ({USERS} users + {GROUPS} groups)"))
         on_target = _target_totals(base, token)
         print(f"  target now holds {on_target[0]} users, {on_target[1]} groups", flush=True)
@@ -513,9 +455,6 @@ def main() -> None:
         changed = _change_users(job_pk, 0.01)
         results.append(_run_cycle(job_pk, env, f"Incremental, {changed} users changed"))
         results.append(_run_cycle(job_pk, env, "Incremental, nothing changed"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     if WRITE_DOCS:
         _write_docs(results, USERS, GROUPS, changed)

@@ -17,35 +17,16 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, database_url, free_port, served, setup_django
+
 SECONDS = float(os.environ.get("BENCH_SECONDS", 10))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", 16))
 USERS = int(os.environ.get("BENCH_USERS", 10_000))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 4))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _setup_django(database_url: str) -> None:
-    os.environ["DATABASE_URL"] = database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "elium_portal.settings.local"
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
 
 
 def _seed(users: int) -> tuple[str, str, list[str], str]:
@@ -128,52 +109,13 @@ def _percentile(values: list[float], pct: float) -> float:
 def main() -> None:
     import httpx
 
-    database_url = os.environ.get("DATABASE_URL")
-    if not database_url:
-        sys.path.insert(0, str(ROOT))
-        from elium_portal.embedded_db import start_embedded_postgres
-
-        database_url = start_embedded_postgres(
-            Path(tempfile.mkdtemp(prefix="elium-bench-pg-")), cleanup_mode="delete"
-        )
-    _setup_django(database_url)
+    url = database_url()
+    setup_django(url)
     token, slug, user_ids, group_id = _seed(USERS)
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "SCIM_RATE_LIMIT_PER_SECOND": "0",
-        "DJANGO_DEBUG": "false",
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "elium_portal.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(WEB_WORKERS),
-            "--threads",
-            "2",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}/t/{slug}/scim/v2"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with served(url, port, workers=WEB_WORKERS):
         run_id = uuid.uuid4().hex[:6]
         patch_body = {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
@@ -244,9 +186,6 @@ def main() -> None:
                 f"p99 {row['p99_ms']:.1f} ms, errors {errors}",
                 flush=True,
             )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
     lines = [
         "# Benchmark results",

@@ -1,0 +1,92 @@
+"""What every benchmark needs: a database, Django, and the app served by gunicorn on
+loopback the way ``make run`` serves it (rate limit off, DEBUG off)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url() -> str:
+    """``DATABASE_URL``, else a throwaway embedded PostgreSQL deleted when the run ends."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from elium_portal.embedded_db import start_embedded_postgres
+
+    return start_embedded_postgres(
+        Path(tempfile.mkdtemp(prefix="elium-bench-pg-")), cleanup_mode="delete"
+    )
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ["DJANGO_SETTINGS_MODULE"] = "elium_portal.settings.local"
+    # DEBUG would keep every SQL query in memory and skew both time and memory.
+    os.environ.setdefault("DJANGO_DEBUG", "false")
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+@contextlib.contextmanager
+def served(url: str, port: int, *, workers: int, threads: int = 2) -> Iterator[dict[str, str]]:
+    """gunicorn on ``127.0.0.1:port`` until the block ends; yields its environment."""
+    import httpx
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SCIM_RATE_LIMIT_PER_SECOND": "0",
+        "DJANGO_DEBUG": "false",
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "elium_portal.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(150):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
