@@ -188,8 +188,6 @@ def main() -> None:
             )
 
     lines = [
-        "# Benchmark results",
-        "",
         f"`make bench` on {os.cpu_count()} cores, {USERS} users, one group of {USERS} members, "
         f"{CLIENTS} concurrent clients (one asyncio httpx process on the same box), "
         f"gunicorn {WEB_WORKERS} workers × 2 threads, {SECONDS:.0f}s per scenario.",
@@ -202,8 +200,26 @@ def main() -> None:
         f"{r['errors']} |"
         for r in results
     ]
-    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines) + "\n")
+    _write_docs(lines)
     print(json.dumps(results, indent=1))
+
+
+BEGIN = "<!-- bench_scim_api: latest run (rewritten by bench/bench_scim_api.py) -->"
+END = "<!-- /bench_scim_api -->"
+
+
+def _write_docs(lines: list[str]) -> None:
+    """Rewrite only the generated block of docs/benchmarks.md; the notes around it stay."""
+    page = ROOT / "docs" / "benchmarks.md"
+    block = "\n".join([BEGIN, *lines, END])
+    text = page.read_text() if page.exists() else "# Benchmark results\n\n"
+    if BEGIN in text and END in text:
+        head, _, rest = text.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    page.write_text(text)
 
 
 if __name__ == "__main__":
