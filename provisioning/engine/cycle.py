@@ -881,30 +881,38 @@ class CycleRunner:
                             row.exported,
                         )
                     )
-            links = {row.source_id: row for row in rows}
-            outcomes = self._execute(sync_manager, works)
-            done = {o.source_id for o in outcomes}
-            # Rows without a change still need their flag cleared.
-            for row in rows:
-                if row.source_id not in done:
-                    outcomes.append(
-                        Outcome(
-                            object_type="user",
-                            source_id=row.source_id,
-                            display=row.display_name,
-                            target_id=row.target_id,
-                            target_state=row.target_state,
-                            exported=row.exported,
-                            staged_action=row.staged_action,
-                            phase="references",
-                        )
+            self._settle_reference_chunk(
+                "user", rows, self._execute(sync_manager, works), keep_staged=True
+            )
+
+    def _settle_reference_chunk(
+        self, object_type: str, rows: list, outcomes: list[Outcome], *, keep_staged: bool
+    ) -> None:
+        """Finish one chunk of a reference pass: rows that needed no request still get an
+        outcome (their flag is cleared); a failed reference stays pending for the next cycle.
+        ``keep_staged`` carries a row's staged action over (the manager pass does; the member
+        pass has always reset it — see the session note before changing that)."""
+        links = {row.source_id: row for row in rows}
+        done = {o.source_id for o in outcomes}
+        for row in rows:
+            if row.source_id not in done:
+                outcomes.append(
+                    Outcome(
+                        object_type=object_type,
+                        source_id=row.source_id,
+                        display=row.display_name,
+                        target_id=row.target_id,
+                        target_state=row.target_state,
+                        exported=row.exported,
+                        staged_action=row.staged_action if keep_staged else "",
+                        phase="references",
                     )
-            for outcome in outcomes:
-                # A failed reference stays pending and is retried by the next cycle.
-                outcome.needs_reference = outcome.status == "Failure"
-                outcome.escrow = False
-            self._persist_reference(outcomes, links)
-            self._advance(len(rows), "references")
+                )
+        for outcome in outcomes:
+            outcome.needs_reference = outcome.status == "Failure"
+            outcome.escrow = False
+        self._persist_reference(outcomes, links)
+        self._advance(len(rows), "references")
 
     def _persist_reference(self, outcomes: list[Outcome], links: dict) -> None:
         for outcome in outcomes:
@@ -971,28 +979,9 @@ class CycleRunner:
                     )
                 elif gone:
                     row.exported = {**row.exported, "members": sorted(desired)}
-            links = {row.source_id: row for row in rows}
-            outcomes = self._execute(sync_members, works)
-            done = {o.source_id for o in outcomes}
-            for row in rows:
-                if row.source_id not in done:
-                    outcomes.append(
-                        Outcome(
-                            object_type="group",
-                            source_id=row.source_id,
-                            display=row.display_name,
-                            target_id=row.target_id,
-                            target_state=row.target_state,
-                            exported=row.exported,
-                            phase="references",
-                        )
-                    )
-            for outcome in outcomes:
-                # A failed reference stays pending and is retried by the next cycle.
-                outcome.needs_reference = outcome.status == "Failure"
-                outcome.escrow = False
-            self._persist_reference(outcomes, links)
-            self._advance(len(rows), "references")
+            self._settle_reference_chunk(
+                "group", rows, self._execute(sync_members, works), keep_staged=False
+            )
 
 
 def provisioning_cycle_run(
