@@ -9,12 +9,14 @@ STAMP  := $(VENV)/.installed
 run: $(STAMP) ## serve the app + a worker on 127.0.0.1:$${PORT:-8000}
 	@$(BIN)/python manage.py serve
 
-test: $(STAMP) ## ruff, then the whole pytest suite on PostgreSQL, browser tests included
+test: $(STAMP) ## ruff, the import contracts, then the whole pytest suite on PostgreSQL, browser tests included
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff format --check .
 
 format: $(STAMP)

@@ -50,6 +50,11 @@ def validate_tenant_slug(value: str) -> None:
         )
 
 
+# Every issued Secret token starts with this, so a leaked one is recognisable (secret scanners,
+# support) and a pasted value of another kind is refused before any digest is computed.
+TOKEN_PREFIX = "elium_scim_"
+
+
 class TenantQuerySet(models.QuerySet):
     def for_user(self, user) -> TenantQuerySet:
         if not user.is_authenticated:
@@ -183,8 +188,6 @@ class ScimToken(models.Model):
     @property
     def display_prefix(self) -> str:
         """What identifies the token on screen: its public key id and last four characters."""
-        from elium_portal.services.tokens import TOKEN_PREFIX
-
         return f"{TOKEN_PREFIX}{self.key_id}_…{self.last4}"
 
     def is_usable(self, now) -> bool:

@@ -22,12 +22,11 @@ from django.db import connection, transaction
 
 from elium_portal import clock
 from elium_portal.fastsql import instance_from_row, select_list, width
-from elium_portal.models import AuditEvent, ScimToken, Tenant
+from elium_portal.models import TOKEN_PREFIX, AuditEvent, ScimToken, Tenant
 from elium_portal.services.audit import actor_label, audit_event_record
 
 logger = logging.getLogger(__name__)
 
-TOKEN_PREFIX = "elium_scim_"
 KEY_ID_LENGTH = 12
 _KEY_ALPHABET = string.ascii_lowercase + string.digits
 #: ``last_used_at`` is written at most this often per token.
