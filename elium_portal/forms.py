@@ -8,7 +8,12 @@ from django import forms
 
 from elium_portal import clock
 from elium_portal.models import Tenant
-from elium_portal.services.tokens import GRACE_PERIODS
+from elium_portal.services.tokens import (
+    GRACE_PERIODS,
+    TokenFormInvalidError,
+    token_form_submission_check,
+    token_form_submission_new,
+)
 
 
 class TokenExpiryField(forms.DateField):
@@ -34,11 +39,36 @@ class TokenExpiryField(forms.DateField):
         return expires
 
 
-class GenerateTokenForm(forms.Form):
+class OneTimeTokenForm(forms.Form):
+    """A form that issues a token carries a one-time id, so a browser refresh, Back + re-submit
+    or a replayed request can never issue a second token. Bound to the tenant and the user."""
+
+    submission = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, tenant: Tenant, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tenant, self.user = tenant, user
+        if not self.is_bound:
+            self.initial["submission"] = token_form_submission_new(tenant=tenant, user=user)
+
+    def clean_submission(self) -> str:
+        try:
+            return token_form_submission_check(
+                tenant=self.tenant, user=self.user, value=self.cleaned_data["submission"]
+            )
+        except TokenFormInvalidError:
+            raise forms.ValidationError(
+                "This form has expired or was not opened from this page. No token was issued: "
+                "reload the Security page and try again.",
+                code="stale_form",
+            ) from None
+
+
+class GenerateTokenForm(OneTimeTokenForm):
     expires_at = TokenExpiryField()
 
 
-class RegenerateTokenForm(forms.Form):
+class RegenerateTokenForm(OneTimeTokenForm):
     old_token_stops = forms.ChoiceField(
         label="When should the current token stop working?",
         choices=[

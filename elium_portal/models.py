@@ -211,6 +211,28 @@ class ScimTokenAddress(models.Model):
         return f"{self.ip} for {self.token}"
 
 
+class TokenFormSubmission(models.Model):
+    """The one-time ids of Generate/Regenerate forms that have issued a token. A refreshed,
+    re-posted or replayed form carries an id already here, so it never issues a second token
+    (which would silently push the token just copied into its grace period). Rows are only
+    needed while a form can still be submitted, and are pruned after that."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    submission_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "submission_id"], name="token_form_submission_once"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="token_form_submission_age")]
+
+    def __str__(self) -> str:
+        return self.submission_id
+
+
 class AuditEvent(models.Model):
     """A security-relevant change of a tenant (token issued, revoked, SCIM switched on or off,
     a token first used from a new address), with who did it, when and from where."""

@@ -9,7 +9,7 @@ from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
-from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView
@@ -30,6 +30,7 @@ from elium_portal.selectors import (
     tenant_list_for_user,
 )
 from elium_portal.services.tokens import (
+    TokenFormAlreadySubmittedError,
     scim_token_issue,
     scim_token_revoke,
     tenant_scim_set_enabled,
@@ -115,6 +116,12 @@ class SettingsMembersView(SettingsMixin, TemplateView):
         return context
 
 
+# Every response of the Security page and its forms is ``Cache-Control: no-store``: a token is
+# shown once and must never come back from a cache, the Back button or a restored tab.
+security_page = method_decorator(never_cache, name="dispatch")
+
+
+@security_page
 class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
     """Settings › ADVANCED › Security: the tenant URL, the SCIM switch and the Secret token."""
 
@@ -131,7 +138,8 @@ class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
             current_token=tokens.current,
             grace_tokens=tokens.in_grace,
             audit_events=audit_event_list(tenant=self.tenant, limit=25),
-            generate_form=kwargs.get("generate_form") or GenerateTokenForm(),
+            generate_form=kwargs.get("generate_form")
+            or GenerateTokenForm(tenant=self.tenant, user=self.request.user),
             settings_form=kwargs.get("settings_form")
             or ScimSettingsForm(
                 initial={
@@ -139,7 +147,8 @@ class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
                     "request_log_level": self.tenant.scim_request_log_level,
                 }
             ),
-            regenerate_form=kwargs.get("regenerate_form") or RegenerateTokenForm(),
+            regenerate_form=kwargs.get("regenerate_form")
+            or RegenerateTokenForm(tenant=self.tenant, user=self.request.user),
         )
         return context
 
@@ -148,40 +157,43 @@ def _client_ip(request) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
+@security_page
 class TokenGenerateView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
     """Issues a token and shows it once, in this response only (never stored, never redirected
-    through a session), with ``Cache-Control: no-store``."""
+    through a session), with ``Cache-Control: no-store``. The form's one-time id makes a refresh
+    or a replay of this POST answer "already submitted" instead of issuing another token."""
 
     template_name = "elium_portal/settings/security.html"
     settings_page = "security"
     http_method_names = ["post"]
     regenerate = False
 
+    def _page(self, *, status: int = 200, **context):
+        view = SecurityView(request=self.request, kwargs=self.kwargs, args=self.args)
+        view.tenant, view.membership = self.tenant, self.membership
+        return view.render_to_response(view.get_context_data(**context), status=status)
+
     def post(self, request, *args, **kwargs):
         form_class = RegenerateTokenForm if self.regenerate else GenerateTokenForm
-        form = form_class(request.POST)
+        form = form_class(request.POST, tenant=self.tenant, user=request.user)
         if not form.is_valid():
             key = "regenerate_form" if self.regenerate else "generate_form"
-            view = SecurityView(request=request, kwargs=kwargs, args=args)
-            view.tenant, view.membership = self.tenant, self.membership
-            return view.render_to_response(view.get_context_data(**{key: form}), status=400)
-        issued = scim_token_issue(
-            tenant=self.tenant,
-            actor=request.user,
-            expires_at=form.cleaned_data["expires_at"],
-            replace=form.cleaned_data["old_token_stops"] if self.regenerate else None,
-            ip=_client_ip(request),
-        )
-        view = SecurityView(request=request, kwargs=kwargs, args=args)
-        view.tenant, view.membership = self.tenant, self.membership
-        context = view.get_context_data(new_token=issued.plaintext)
-        context["new_token"] = issued.plaintext
-        response = view.render_to_response(context)
-        add_never_cache_headers(response)
-        response["Cache-Control"] = "no-store"
-        return response
+            return self._page(status=400, **{key: form})
+        try:
+            issued = scim_token_issue(
+                tenant=self.tenant,
+                actor=request.user,
+                expires_at=form.cleaned_data["expires_at"],
+                replace=form.cleaned_data["old_token_stops"] if self.regenerate else None,
+                ip=_client_ip(request),
+                submission_id=form.cleaned_data["submission"],
+            )
+        except TokenFormAlreadySubmittedError:
+            return self._page(status=409, already_submitted=True)
+        return self._page(new_token=issued.plaintext)
 
 
+@security_page
 class TokenRevokeView(TenantAdminRequiredMixin, View):
     http_method_names = ["post"]
 
@@ -198,6 +210,7 @@ class TokenRevokeView(TenantAdminRequiredMixin, View):
         return redirect("settings-security", slug=self.tenant.slug)
 
 
+@security_page
 class ScimSwitchView(TenantAdminRequiredMixin, View):
     http_method_names = ["post"]
 
@@ -217,6 +230,7 @@ class ScimSwitchView(TenantAdminRequiredMixin, View):
         return redirect("settings-security", slug=self.tenant.slug)
 
 
+@security_page
 class ScimSettingsView(TenantAdminRequiredMixin, View):
     http_method_names = ["post"]
 

@@ -17,12 +17,13 @@ import string
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import signing
 from django.core.cache import cache
 from django.db import connection, transaction
 
 from elium_portal import clock
 from elium_portal.fastsql import instance_from_row, select_list, width
-from elium_portal.models import TOKEN_PREFIX, AuditEvent, ScimToken, Tenant
+from elium_portal.models import TOKEN_PREFIX, AuditEvent, ScimToken, Tenant, TokenFormSubmission
 from elium_portal.services.audit import actor_label, audit_event_record
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,19 @@ GRACE_PERIODS = {
     "1h": dt.timedelta(hours=1),
     "24h": dt.timedelta(hours=24),
 }
+
+
+#: How long a Generate/Regenerate form stays submittable after the Security page showed it.
+TOKEN_FORM_MAX_AGE = dt.timedelta(hours=2)
+_TOKEN_FORM_SALT = "elium_portal.token-form"
+
+
+class TokenFormAlreadySubmittedError(Exception):
+    """The Generate/Regenerate form was submitted before: a refresh, a re-post or a replay."""
+
+
+class TokenFormInvalidError(Exception):
+    """The form's one-time id is missing, forged, expired or of another tenant or user."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,40 @@ def _split(plaintext: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
+def token_form_submission_new(*, tenant: Tenant, user) -> str:
+    """A one-time id for a Generate/Regenerate form shown to ``user`` on ``tenant``'s Security
+    page: signed, bound to both, valid for :data:`TOKEN_FORM_MAX_AGE`, usable once."""
+    return signing.dumps(
+        {"t": tenant.pk, "u": user.pk, "n": secrets.token_urlsafe(16)}, salt=_TOKEN_FORM_SALT
+    )
+
+
+def token_form_submission_check(*, tenant: Tenant, user, value: str) -> str:
+    """The id's random part, when ``value`` is a genuine, unexpired id for this tenant and user;
+    else :class:`TokenFormInvalidError`. Whether it was used already is checked on issue."""
+    try:
+        data = signing.loads(
+            value, salt=_TOKEN_FORM_SALT, max_age=TOKEN_FORM_MAX_AGE.total_seconds()
+        )
+    except signing.BadSignature as error:
+        raise TokenFormInvalidError(str(error)) from None
+    if not isinstance(data, dict) or data.get("t") != tenant.pk or data.get("u") != user.pk:
+        raise TokenFormInvalidError("The form belongs to another page.")
+    nonce = data.get("n")
+    if not isinstance(nonce, str) or not nonce:
+        raise TokenFormInvalidError("The form has no id.")
+    return nonce
+
+
+def _submission_consume(*, tenant: Tenant, submission_id: str, now: dt.datetime) -> None:
+    TokenFormSubmission.objects.filter(created_at__lt=now - TOKEN_FORM_MAX_AGE).delete()
+    _, created = TokenFormSubmission.objects.get_or_create(
+        tenant=tenant, submission_id=submission_id, defaults={"created_at": now}
+    )
+    if not created:
+        raise TokenFormAlreadySubmittedError(submission_id)
+
+
 @transaction.atomic
 def scim_token_issue(
     *,
@@ -72,18 +120,25 @@ def scim_token_issue(
     expires_at: dt.datetime | None = None,
     replace: str | None = None,
     ip: str | None = None,
+    submission_id: str | None = None,
 ) -> IssuedToken:
     """Issue a new token for ``tenant``.
 
     ``replace`` is ``None`` to leave other tokens alone, or a key of :data:`GRACE_PERIODS`
     (``"immediately"``, ``"1h"``, ``"24h"``): the tenant's other usable tokens then stop working
     at once or when the grace period ends, so a running Azure AD job can be updated first.
+
+    ``submission_id`` (the console form's one-time id, see :func:`token_form_submission_new`)
+    makes the issue happen at most once per form: a second call with the same id raises
+    :class:`TokenFormAlreadySubmittedError` and changes nothing.
     """
     now = clock.now()
     if expires_at is not None and expires_at <= now:
         raise ValueError("The expiry date must be in the future.")
     if replace is not None and replace not in GRACE_PERIODS:
         raise ValueError(f"Unknown grace period {replace!r}.")
+    if submission_id is not None:
+        _submission_consume(tenant=tenant, submission_id=submission_id, now=now)
 
     key_id = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_ID_LENGTH))
     plaintext = f"{TOKEN_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"

@@ -4,9 +4,10 @@ token."""
 
 import httpx
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from elium_portal.models import Membership
+from elium_portal.models import Membership, ScimToken
 from tests.factories import MembershipFactory
 from tests.factories.elium import PASSWORD
 
@@ -144,3 +145,27 @@ def test_member_cannot_reach_security(live_server, page):
     expect(page.get_by_test_id("settings-advanced")).to_have_count(0)
     response = page.goto(f"{live_server.url}/t/acme/settings/security/")
     assert response.status == 403
+
+
+def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page):
+    MembershipFactory(user__username="bob", tenant__slug="beta", tenant__name="Beta", role="admin")
+    log_in(page, live_server.url, "bob")
+    page.goto(f"{live_server.url}/t/beta/settings/security/")
+    page.get_by_role("button", name="Generate token").click()
+    token = page.locator("#new-token").input_value()
+
+    # F5 on the token page re-posts the form: the browser resubmits, the server refuses.
+    response = page.reload()
+
+    assert response.status == 409
+    expect(page.get_by_test_id("already-submitted")).to_contain_text("no new token was issued")
+    expect(page.get_by_test_id("new-token-panel")).to_have_count(0)
+    assert scim_status(live_server, "beta", token) == 200
+
+    # Back to the token page: no-store, so the browser has no copy to show and will not re-post
+    # on its own; the token never reappears.
+    page.goto(f"{live_server.url}/t/beta/settings/security/")
+    with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
+        page.go_back()
+    assert token not in page.content()
+    assert ScimToken.objects.filter(tenant__slug="beta").count() == 1

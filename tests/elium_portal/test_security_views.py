@@ -20,6 +20,13 @@ def url(tenant, suffix=""):
     return f"/t/{tenant.slug}/settings/security/{suffix}"
 
 
+def opened_form(client, tenant, name="generate_form", **data):
+    """The POST data of a Generate/Regenerate form as the Security page serves it: with its
+    one-time submission id."""
+    form = client.get(url(tenant)).context[name]
+    return {"submission": form.initial["submission"], **data}
+
+
 def test_member_who_is_not_admin_gets_403_and_no_advanced_group(client):
     member = MembershipFactory(role=Membership.Role.MEMBER)
     client.force_login(member.user)
@@ -60,11 +67,11 @@ def test_security_page_shows_tenant_url_and_scim_endpoint(client, admin, setting
 
 
 def test_generate_shows_the_token_once(client, admin):
-    response = client.post(url(admin.tenant, "token/generate/"))
+    response = client.post(url(admin.tenant, "token/generate/"), opened_form(client, admin.tenant))
 
     token = response.context["new_token"]
     assert token in response.content.decode()
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
     assert scim_token_authenticate(plaintext=token).tenant == admin.tenant
     again = client.get(url(admin.tenant)).content.decode()
     assert token not in again
@@ -73,7 +80,10 @@ def test_generate_shows_the_token_once(client, admin):
 
 
 def test_generate_with_past_expiry_shows_a_field_error_and_issues_nothing(client, admin):
-    response = client.post(url(admin.tenant, "token/generate/"), {"expires_at": "2001-01-01"})
+    response = client.post(
+        url(admin.tenant, "token/generate/"),
+        opened_form(client, admin.tenant, expires_at="2001-01-01"),
+    )
 
     assert response.status_code == 400
     assert "must be in the future" in response.content.decode()
@@ -83,7 +93,10 @@ def test_generate_with_past_expiry_shows_a_field_error_and_issues_nothing(client
 def test_regenerate_and_revoke_through_the_page(client, admin):
     old = scim_token_issue(tenant=admin.tenant)
 
-    response = client.post(url(admin.tenant, "token/regenerate/"), {"old_token_stops": "24h"})
+    response = client.post(
+        url(admin.tenant, "token/regenerate/"),
+        opened_form(client, admin.tenant, "regenerate_form", old_token_stops="24h"),
+    )
     new = response.context["new_token"]
     assert scim_token_authenticate(plaintext=old.plaintext) is not None  # grace period
     assert "grace period" in response.content.decode()
@@ -96,7 +109,10 @@ def test_regenerate_and_revoke_through_the_page(client, admin):
 def test_bad_grace_choice_is_a_field_error(client, admin):
     scim_token_issue(tenant=admin.tenant)
 
-    response = client.post(url(admin.tenant, "token/regenerate/"), {"old_token_stops": "forever"})
+    response = client.post(
+        url(admin.tenant, "token/regenerate/"),
+        opened_form(client, admin.tenant, "regenerate_form", old_token_stops="forever"),
+    )
 
     assert response.status_code == 400
     assert ScimToken.objects.count() == 1
@@ -138,3 +154,67 @@ def test_cannot_see_or_touch_another_tenants_security(client, admin):
     assert response.status_code == 404
     assert scim_token_authenticate(plaintext=other_token.plaintext) is not None
     assert not AuditEvent.objects.filter(tenant=other, action="token.revoked").exists()
+
+
+def test_a_refreshed_generate_post_issues_no_second_token(client, admin):
+    data = opened_form(client, admin.tenant)
+    first = client.post(url(admin.tenant, "token/generate/"), data)
+    token = first.context["new_token"]
+
+    again = client.post(url(admin.tenant, "token/generate/"), data)  # F5 re-posts the same form
+
+    assert again.status_code == 409
+    page = again.content.decode()
+    assert "already submitted, so no new token was issued" in page
+    assert "new-token-panel" not in page
+    assert ScimToken.objects.filter(tenant=admin.tenant).count() == 1
+    assert scim_token_authenticate(plaintext=token) is not None
+
+
+def test_a_replayed_regenerate_post_does_not_push_the_new_token_into_grace(client, admin):
+    scim_token_issue(tenant=admin.tenant)
+    data = opened_form(client, admin.tenant, "regenerate_form", old_token_stops="1h")
+    new = client.post(url(admin.tenant, "token/regenerate/"), data).context["new_token"]
+
+    replay = client.post(url(admin.tenant, "token/regenerate/"), data)
+
+    assert replay.status_code == 409
+    assert ScimToken.objects.filter(tenant=admin.tenant).count() == 2
+    token = scim_token_authenticate(plaintext=new)
+    assert token is not None
+    assert token.expires_at is None  # still the current token, not in a grace period
+
+
+@pytest.mark.parametrize("submission", ["", "forged", "e30:1v1:abc"])
+def test_a_form_without_a_genuine_submission_id_issues_nothing(client, admin, submission):
+    response = client.post(url(admin.tenant, "token/generate/"), {"submission": submission})
+
+    assert response.status_code == 400
+    assert "No token was issued" in response.content.decode()
+    assert not ScimToken.objects.exists()
+
+
+def test_a_form_opened_by_another_admin_or_tenant_cannot_be_submitted(client, admin):
+    stolen = opened_form(client, admin.tenant)
+    other_admin = MembershipFactory(role=Membership.Role.ADMIN, tenant=admin.tenant)
+    elsewhere = MembershipFactory(role=Membership.Role.ADMIN, user=admin.user)
+    client.force_login(other_admin.user)
+    assert client.post(url(admin.tenant, "token/generate/"), stolen).status_code == 400
+
+    client.force_login(admin.user)
+    assert client.post(url(elsewhere.tenant, "token/generate/"), stolen).status_code == 400
+    assert not ScimToken.objects.exists()
+
+
+def test_every_security_response_is_no_store(client, admin):
+    token = scim_token_issue(tenant=admin.tenant)
+    responses = [
+        client.get(url(admin.tenant)),
+        client.post(url(admin.tenant, "token/generate/"), {"submission": "forged"}),
+        client.post(url(admin.tenant, "scim/"), {"enabled": "on"}),
+        client.post(url(admin.tenant, "scim-settings/"), {"compatibility": "bogus"}),
+        client.post(url(admin.tenant, f"token/{token.token.key_id}/revoke/")),
+    ]
+
+    for response in responses:
+        assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
