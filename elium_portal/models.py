@@ -245,6 +245,7 @@ class AuditEvent(models.Model):
         SCIM_ENABLED = "scim.enabled", "SCIM provisioning enabled"
         SCIM_DISABLED = "scim.disabled", "SCIM provisioning disabled"
         SCIM_SETTINGS_CHANGED = "scim.settings_changed", "SCIM settings changed"
+        LOGIN_LOCKED_OUT = "login.locked_out", "Sign-in locked after repeated failures"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import DatabaseError, connection
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -82,6 +82,18 @@ def healthz(request):
             "last_heartbeat_age_seconds": round(age, 1),
         }
     return JsonResponse(body)
+
+
+def login_locked_out(request, response=None, credentials=None):
+    """What a locked-out sign-in sees (django-axes' lockout response, console and admin alike):
+    a 429 saying why and for how long, never whether the password was right."""
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"lockout_minutes": minutes},
+        status=429,
+    )
 
 
 class ProfileView(TenantMemberRequiredMixin, TemplateView):
