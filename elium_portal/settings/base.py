@@ -4,6 +4,7 @@ without values (``production``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "procrastinate.contrib.django",
+    "axes",
     "elium_portal",
     "scim_api",
     "provisioning",
@@ -42,7 +44,35 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "elium_portal.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: refuses sign-ins of a locked-out username or address.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Sign-in throttling (django-axes), on the console and the admin login alike: after
+# LOGIN_FAILURE_LIMIT failures a username, and separately a client address, is locked for
+# LOGIN_LOCKOUT_MINUTES; support unlocks earlier in the admin (Axes › Access attempts) or with
+# `manage.py axes_reset_username USERNAME`. A success resets the count.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "elium_portal.views.login_locked_out"
+AXES_VERBOSE = False
+
+# Content-Security-Policy on every response: scripts and styles only from this origin (htmx and
+# the app's scripts are static files; no inline script, no eval). Inline style *attributes*
+# stay allowed for computed widths such as progress bars.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
 
 ROOT_URLCONF = "elium_portal.urls"
 WSGI_APPLICATION = "elium_portal.wsgi.application"

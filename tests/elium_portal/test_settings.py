@@ -12,22 +12,26 @@ from elium_portal.dev_secrets import load_or_create
 from tests.conftest import current_database_url
 
 PRODUCTION_ENV = {
-    "DJANGO_SECRET_KEY": "x" * 50,
-    "TOKEN_PEPPER": "pepper",
+    "DJANGO_SECRET_KEY": "q7Vx2mK9pL4wR8tN3bJ6yH1cF5gD0sZaE-uW_oI7kM2nB4vC9xQ",
+    "TOKEN_PEPPER": "p" * 40,
     "CREDENTIALS_KEY": "dGVzdC1jcmVkZW50aWFscy1rZXktMzItYnl0ZXMhISE=",
     "PUBLIC_BASE_URL": "https://portal.example.com",
     "DJANGO_ALLOWED_HOSTS": "portal.example.com",
 }
 
 
-def run_django_setup(env_overrides, *, without=()):
-    env = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and k != "DATABASE_URL"}
+def run_django_setup(
+    env_overrides, *, without=(), code="import django; django.setup(); print('started')"
+):
+    # DJANGO_ALLOW_ASYNC_UNSAFE comes from pytest-playwright, never from a real deployment.
+    dropped = {*PRODUCTION_ENV, "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
     env.update(env_overrides)
     for name in without:
         env.pop(name, None)
     env["DJANGO_SETTINGS_MODULE"] = "elium_portal.settings.production"
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        [sys.executable, "-c", code],
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -63,6 +67,43 @@ def test_production_settings_refuse_to_start_without(missing):
 
     assert result.returncode != 0
     assert f"Set the {missing} environment variable" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "TOKEN_PEPPER", "CREDENTIALS_KEY"])
+def test_production_settings_refuse_a_short_secret(name):
+    result = run_django_setup({**production_env(), name: "s" * 31})
+
+    assert result.returncode != 0
+    assert f"{name} is 31 characters long" in result.stderr
+
+
+def test_production_check_deploy_is_clean_with_the_documented_environment():
+    result = run_django_setup(
+        production_env(),
+        code="import django; django.setup(); from django.core.management import call_command; "
+        "call_command('check', deploy=True, fail_level='WARNING'); print('clean')",
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "clean" in result.stdout
+
+
+def test_production_sends_hsts_redirects_http_and_refuses_loopback_targets():
+    result = run_django_setup(
+        production_env(),
+        code="import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.PROVISIONING_ALLOW_LOOPBACK)",
+    )
+
+    assert result.stdout.split() == ["True", "True", "False"], result.stderr
+
+
+@pytest.mark.django_db
+def test_every_page_has_a_content_security_policy(client):
+    for url in ["/accounts/login/", "/healthz", "/t/nope/scim/v2/Users"]:
+        policy = client.get(url)["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "unsafe-inline" not in policy.split("style-src-attr")[0]
 
 
 def test_development_secrets_are_generated_once_and_reused(tmp_path):
