@@ -9,6 +9,7 @@ import sys
 import time
 
 import httpx
+import psutil
 import pytest
 from django.conf import settings
 
@@ -98,3 +99,62 @@ def test_serve_refuses_a_port_in_use_with_a_clear_message():
 
     assert result.returncode != 0
     assert f"Port {port} on 127.0.0.1 is already in use" in result.stderr
+
+
+def worker_of(serve: subprocess.Popen) -> psutil.Process | None:
+    for child in psutil.Process(serve.pid).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "procrastinate" in child.cmdline():
+                return child
+        except psutil.Error:  # exited meanwhile
+            continue
+    return None
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    return None
+
+
+def test_serve_restarts_a_killed_worker_and_still_stops_on_ctrl_c():
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
+        "DATABASE_URL": current_database_url(),
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "manage.py", "serve", "--no-seed"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        first = wait_for(lambda: worker_of(proc))
+        assert first is not None
+
+        first.kill()  # kill -9, as the OOM killer would
+
+        second = wait_for(lambda: (w := worker_of(proc)) and w.pid != first.pid and w)
+        assert second is not None, "the worker was not started again"
+        assert proc.poll() is None, "serve must stay up"
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+
+    assert proc.returncode == 0, rest
+    assert "The worker process exited (-9); starting it again in 1s." in rest
+    assert "Restarting the worker process (restart 1)." in rest
+    assert "Stopped." in rest
+    assert "SIGKILL" not in rest  # workers are stopped gracefully, not killed
+    assert not psutil.pid_exists(second.pid) or second.status() == psutil.STATUS_ZOMBIE

@@ -4,6 +4,7 @@ no other process uses it)."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from elium_portal.embedded_db import current_embedded_url
+from elium_portal.management.commands.seed_demo import DEMO_ADMIN_USERNAME, demo_admin_password
 
 
 class Command(BaseCommand):
@@ -48,34 +50,33 @@ class Command(BaseCommand):
             env["DATABASE_URL"] = embedded
         env.setdefault("DJANGO_SETTINGS_MODULE", os.environ["DJANGO_SETTINGS_MODULE"])
         python = sys.executable
-        children = {
-            "web": subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "gunicorn",
-                    "elium_portal.wsgi:application",
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--workers",
-                    str(web_workers),
-                    "--threads",
-                    "4",
-                    "--access-logfile",
-                    "-",
-                    "--graceful-timeout",
-                    "5",
-                    # The control socket defaults to one path per user; two servers would clash.
-                    "--no-control-socket",
-                ],
-                env=env,
-            ),
-            "worker": subprocess.Popen(
-                [python, "manage.py", "procrastinate", "worker", "--name", "elium-worker"],
-                env=env,
-                cwd=settings.BASE_DIR,
-            ),
+        commands = {
+            "web": [
+                python,
+                "-m",
+                "gunicorn",
+                "elium_portal.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(web_workers),
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
+                # The control socket defaults to one path per user; two servers would clash.
+                "--no-control-socket",
+            ],
+            "worker": [python, "manage.py", "procrastinate", "worker", "--name", "elium-worker"],
         }
+        children = {
+            name: Child(name, command, env=env, cwd=settings.BASE_DIR, log=self._log)
+            for name, command in commands.items()
+        }
+        for child in children.values():
+            child.start()
 
         stopping = False
 
@@ -86,37 +87,32 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
 
-        exit_code = 0
         if self._wait_until_serving(port, children):
             self._banner(port, time.monotonic() - started, no_seed)
+        # Supervise: a child that dies (a crash, a database restart that ends the worker's
+        # listener, an OOM kill) is started again after a growing pause; Ctrl-C stops them all.
         while not stopping:
-            for name, proc in children.items():
-                if proc.poll() is not None:
-                    self.stderr.write(f"The {name} process exited ({proc.returncode}); stopping.")
-                    exit_code = proc.returncode or 1
-                    stopping = True
-            time.sleep(0.3)
+            for child in children.values():
+                child.supervise()
+            time.sleep(0.2)
 
         self.stdout.write("Stopping…")
-        for proc in children.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
+        for child in children.values():
+            child.terminate()
         deadline = time.monotonic() + 15
-        for proc in children.values():
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        for child in children.values():
+            child.wait(deadline)
         self.stdout.write("Stopped.")
-        if exit_code:
-            sys.exit(exit_code)
+
+    def _log(self, message: str) -> None:
+        self.stderr.write(message)
+        self.stderr.flush()
 
     def _wait_until_serving(self, port, children, timeout=60.0) -> bool:
         """The banner promises a working URL: print it once gunicorn answers."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(proc.poll() is not None for proc in children.values()):
+            if not children["web"].running:
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -131,16 +127,84 @@ class Command(BaseCommand):
         if settings.PUBLIC_BASE_URL.rstrip("/") + "/" != url:
             lines.append(f"  Public base URL: {settings.PUBLIC_BASE_URL}")
         if not no_seed:
-            from elium_portal.management.commands.seed_demo import (
-                DEMO_ADMIN_USERNAME,
-                demo_admin_password,
-            )
-
             lines.append(f"  Demo admin: {DEMO_ADMIN_USERNAME} / {demo_admin_password()}")
             lines.append(f"  Demo tenant URL: {settings.PUBLIC_BASE_URL}/t/demo")
         lines += ["  Support console: " + url + "admin/", "  Press Ctrl-C to stop.", ""]
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
+
+
+class Child:
+    """One supervised child process. Children run in their own session, so Ctrl-C in the
+    terminal reaches only ``serve``, which then stops them gracefully (SIGTERM, a grace period,
+    SIGKILL last); on Linux they also get SIGTERM if ``serve`` itself is killed."""
+
+    #: Restart pauses grow 1 s, 2 s, 4 s … up to this; a child that ran this long resets them.
+    MAX_BACKOFF = 30.0
+
+    def __init__(self, name: str, command: list[str], *, env: dict, cwd, log) -> None:
+        self.name, self.command, self.env, self.cwd, self.log = name, command, env, cwd, log
+        self.proc: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.backoff = 1.0
+        self.restart_at: float | None = None
+        self.restarts = 0
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.command,
+            env=self.env,
+            cwd=self.cwd,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def supervise(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self.restarts += 1
+                self.log(f"Restarting the {self.name} process (restart {self.restarts}).")
+                self.start()
+            return
+        if self.running:
+            return
+        if now - self.started_at >= self.MAX_BACKOFF:
+            self.backoff = 1.0
+        code = self.proc.returncode if self.proc else None
+        self.log(
+            f"The {self.name} process exited ({code}); starting it again in {self.backoff:g}s."
+        )
+        self.restart_at = now + self.backoff
+        self.backoff = min(self.backoff * 2, self.MAX_BACKOFF)
+
+    def terminate(self) -> None:
+        self.restart_at = None
+        if self.running:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: ask Linux to send SIGTERM when ``serve`` dies, so a killed
+    ``serve`` never leaves a gunicorn holding the port."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _port_is_free(port: int) -> bool:
