@@ -59,8 +59,11 @@ def healthz(request):
     """Liveness and readiness for load balancers: 200 when the database answers, else 503.
 
     Reports the age of the freshest procrastinate worker heartbeat so an operator sees at a
-    glance whether background work (provisioning cycles) is being picked up.
+    glance whether background work (provisioning cycles) is being picked up. Monitoring that
+    must also fail when no worker runs asks ``/healthz?require=worker``: then a missing or stale
+    heartbeat is a 503 too.
     """
+    require_worker = "worker" in request.GET.getlist("require")
     body: dict = {"status": "ok", "database": {"status": "ok"}}
     try:
         with connection.cursor() as cursor:
@@ -81,6 +84,9 @@ def healthz(request):
             "status": "stale" if stale else "ok",
             "last_heartbeat_age_seconds": round(age, 1),
         }
+    if require_worker and body["worker"]["status"] != "ok":
+        body["status"] = "error"
+        return JsonResponse(body, status=503)
     return JsonResponse(body)
 
 

@@ -62,3 +62,24 @@ def test_healthz_is_503_when_the_database_is_unreachable(client, tmp_path):
     assert body["status"] == "error"
     assert body["database"]["status"] == "unreachable"
     assert "Traceback" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("heartbeat_age", "status", "worker"),
+    [(None, 503, "none"), (dt.timedelta(minutes=10), 503, "stale"), (dt.timedelta(0), 200, "ok")],
+)
+def test_healthz_require_worker_fails_without_a_fresh_heartbeat(
+    client, heartbeat_age, status, worker
+):
+    if heartbeat_age is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO procrastinate_workers (last_heartbeat) VALUES (%s)",
+                [timezone.now() - heartbeat_age],
+            )
+
+    response = client.get("/healthz?require=worker")
+
+    assert response.status_code == status
+    assert response.json()["worker"]["status"] == worker
+    assert client.get("/healthz").status_code == 200  # plain liveness ignores the worker
