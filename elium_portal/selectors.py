@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from elium_portal.models import AuditEvent, Membership, ScimToken, Tenant
 
 
 def tenant_list_for_user(*, user) -> QuerySet[Tenant]:
     """The tenants ``user`` belongs to, each annotated with the user's ``role`` there."""
-    from django.db.models import OuterRef, Subquery
-
     role = Membership.objects.filter(tenant=OuterRef("pk"), user=user).values("role")[:1]
     return Tenant.objects.for_user(user).annotate(role=Subquery(role)).order_by("name")
 
@@ -36,6 +34,8 @@ class TenantTokens:
 
     current: ScimToken | None
     in_grace: list[ScimToken]
+    #: The most recent token that no longer works (revoked or expired), for "was revoked on…".
+    ended: ScimToken | None = None
 
 
 def scim_token_list(*, tenant: Tenant, now) -> TenantTokens:
@@ -45,7 +45,10 @@ def scim_token_list(*, tenant: Tenant, now) -> TenantTokens:
         .select_related("created_by")
         .order_by("-created_at", "-pk")
     )
-    return TenantTokens(current=usable[0] if usable else None, in_grace=usable[1:])
+    ended = None
+    if not usable:
+        ended = ScimToken.objects.for_tenant(tenant).order_by("-created_at", "-pk").first()
+    return TenantTokens(current=usable[0] if usable else None, in_grace=usable[1:], ended=ended)
 
 
 def scim_token_get(*, tenant: Tenant, key_id: str) -> ScimToken | None:

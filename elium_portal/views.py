@@ -155,6 +155,7 @@ class SecurityView(TenantAdminRequiredMixin, SettingsMixin, TemplateView):
             now=now,
             current_token=tokens.current,
             grace_tokens=tokens.in_grace,
+            ended_token=tokens.ended,
             audit_events=audit_event_list(tenant=self.tenant, limit=25),
             generate_form=kwargs.get("generate_form")
             or GenerateTokenForm(tenant=self.tenant, user=self.request.user),

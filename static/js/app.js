@@ -60,7 +60,22 @@
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches("[data-autosubmit]")) event.target.form.submit();
+    var box = event.target;
+    if (!box.matches("[data-autosubmit]")) return;
+    // A switch may ask before it turns something off (data-confirm-off) or on (data-confirm-on).
+    var question = box.getAttribute(box.checked ? "data-confirm-on" : "data-confirm-off");
+    if (question && !window.confirm(question)) {
+      box.checked = !box.checked;
+      return;
+    }
+    box.form.submit();
+  });
+
+  // Forms whose submit button carries data-confirm ask first.
+  document.addEventListener("submit", function (event) {
+    var button = event.submitter;
+    var question = button && button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
   });
 
   document.addEventListener("DOMContentLoaded", function () {

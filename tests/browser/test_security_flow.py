@@ -8,6 +8,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from elium_portal.models import Membership, ScimToken
+from elium_portal.services.tokens import scim_token_issue
 from tests.factories import MembershipFactory
 from tests.factories.elium import PASSWORD
 
@@ -96,8 +97,8 @@ def test_admin_generates_copies_and_uses_the_secret_token(live_server, page):
     page.goto(f"{live_server.url}/t/acme/settings/security/")
     page.get_by_role("button", name="Revoke").click()
     page.get_by_role("button", name="Revoke token").click()
-    expect(page.get_by_text("was revoked")).to_be_visible()
-    expect(page.get_by_test_id("no-token")).to_be_visible()
+    expect(page.locator(".message-success")).to_contain_text("was revoked")
+    expect(page.get_by_test_id("no-token")).to_contain_text("was revoked on")
     assert scim_status(live_server, "acme", new_token) == 401
 
 
@@ -130,6 +131,7 @@ def test_scim_switch_in_the_page_disables_the_api(live_server, page):
     page.get_by_role("button", name="Generate token").click()
     token = page.locator("#new-token").input_value()
 
+    page.once("dialog", lambda dialog: dialog.accept())  # "Disable SCIM provisioning?"
     page.get_by_text("Enabled", exact=True).click()
     expect(page.get_by_text("SCIM provisioning is disabled", exact=False).first).to_be_visible()
 
@@ -169,3 +171,35 @@ def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page)
         page.go_back()
     assert token not in page.content()
     assert ScimToken.objects.filter(tenant__slug="beta").count() == 1
+
+
+def test_turning_scim_off_and_revoking_a_grace_token_ask_first(live_server, page):
+    admin = MembershipFactory(
+        user__username="carol", tenant__slug="gamma", tenant__name="Gamma", role="admin"
+    )
+    scim_token_issue(tenant=admin.tenant)
+    scim_token_issue(tenant=admin.tenant, replace="24h")
+    log_in(page, live_server.url, "carol")
+    page.goto(f"{live_server.url}/t/gamma/settings/security/")
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_text("Enabled", exact=True).click()
+    expect(page.get_by_role("switch")).to_be_checked()
+    assert "Disable SCIM provisioning?" in questions[-1]
+    admin.tenant.refresh_from_db()
+    assert admin.tenant.scim_enabled
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.get_by_role("button", name="Revoke now").click()
+    expect(page.get_by_test_id("grace-token")).to_have_count(1)
+    assert "stops working at once" in questions[-1]
+
+    page.once("dialog", lambda d: answer(d, True))
+    page.get_by_role("button", name="Revoke now").click()
+    expect(page.get_by_test_id("grace-token")).to_have_count(0)
+    assert ScimToken.objects.filter(tenant=admin.tenant, revoked_at__isnull=False).count() == 1

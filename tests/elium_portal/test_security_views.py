@@ -218,3 +218,20 @@ def test_every_security_response_is_no_store(client, admin):
 
     for response in responses:
         assert "no-store" in response["Cache-Control"], response.request["PATH_INFO"]
+
+
+def test_after_revoke_the_page_says_the_token_was_revoked(client, admin):
+    issued = scim_token_issue(tenant=admin.tenant)
+    client.post(url(admin.tenant, f"token/{issued.token.key_id}/revoke/"))
+
+    page = client.get(url(admin.tenant)).content.decode()
+
+    assert f"The Secret token <code>{issued.token.display_prefix}</code> was revoked on" in page
+    assert "No Secret token has been generated yet" not in page
+    assert "Generate token" in page
+
+
+def test_a_tenant_that_never_had_a_token_says_so(client, admin):
+    page = client.get(url(admin.tenant)).content.decode()
+
+    assert "No Secret token has been generated yet" in page
