@@ -48,3 +48,21 @@ def test_static_files_are_served(client):
     response = client.get("/static/css/app.css")
 
     assert response.status_code == 200
+
+
+def test_favicon_is_served(client):
+    response = client.get("/favicon.ico", follow=True)
+
+    assert response.status_code == 200
+    assert response.redirect_chain[0][0].endswith("favicon.svg")
+
+
+def test_the_staff_home_title_is_plain_text(client, django_user_model):
+    staff = django_user_model.objects.create_user("staffer", password="x", is_staff=True)
+    client.force_login(staff)
+
+    html = client.get("/").content.decode()
+
+    title = html.split("<title>")[1].split("</title>")[0]
+    assert title.strip() == "Your platforms"
+    assert "Open the Azure portal" in html
