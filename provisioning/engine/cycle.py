@@ -85,10 +85,6 @@ State = ProvisioningCycle.State
 ProgressCallback = Callable[[ProvisioningCycle], None]
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 class CycleAborted(Exception):
     """A fatal answer from the target (credentials, non-SCIM endpoint): stop the cycle."""
 
@@ -425,8 +421,8 @@ class CycleRunner:
         self.directory = self.application.directory
         self.initiated_by = initiated_by
         self.progress = progress
-        self.chunk_size = int(_setting("PROVISIONING_CHUNK_SIZE", 200))
-        self.concurrency = int(_setting("PROVISIONING_CONCURRENCY", 8))
+        self.chunk_size = settings.PROVISIONING_CHUNK_SIZE
+        self.concurrency = settings.PROVISIONING_CONCURRENCY
         self.failures = 0
         self.reference_failures = 0
 
@@ -553,9 +549,9 @@ class CycleRunner:
             client = ScimClient(
                 tenant_url=job.tenant_url,
                 token=token,
-                timeout=float(_setting("PROVISIONING_HTTP_TIMEOUT", 30.0)),
+                timeout=settings.PROVISIONING_HTTP_TIMEOUT,
                 max_concurrency=self.concurrency,
-                max_retry_after=float(_setting("PROVISIONING_MAX_RETRY_AFTER", 60.0)),
+                max_retry_after=settings.PROVISIONING_MAX_RETRY_AFTER,
             )
         except DestinationRefusedError as error:
             self._quarantine(
@@ -622,7 +618,7 @@ class CycleRunner:
         state.successive_complete_failures += 1
         state.next_cycle_at = timezone.now() + timedelta(minutes=self.job.cycle_interval_minutes)
         state.save()
-        limit = int(_setting("PROVISIONING_COMPLETE_FAILURES_BEFORE_QUARANTINE", 3))
+        limit = settings.PROVISIONING_COMPLETE_FAILURES_BEFORE_QUARANTINE
         if state.successive_complete_failures >= limit:
             self._quarantine(Reason.QUARANTINE_EXCEPTION, probe.reason, probe.error_code)
             return

@@ -221,7 +221,7 @@ def _text(value: Any) -> str:
 
 def provisioning_logs_prune(*, now: datetime | None = None) -> int:
     """Drop entries older than ``PROVISIONING_LOG_RETENTION_DAYS`` (30, as Entra P1/P2)."""
-    days = int(getattr(settings, "PROVISIONING_LOG_RETENTION_DAYS", 30))
+    days = settings.PROVISIONING_LOG_RETENTION_DAYS
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted, _ = ProvisioningLogEntry.objects.filter(activity_at__lt=cutoff).delete()
     return deleted
