@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.engine.cycle import job_state
 from provisioning.engine.quarantine import quarantine_lift
 from provisioning.models import (
@@ -16,7 +17,6 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningJobState,
 )
-from provisioning.services.audit import Activity, provisioning_audit_record
 
 Code = ProvisioningJobState.Code
 

@@ -15,8 +15,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.models import ConnectorObject, ProvisioningJob, ProvisioningJobState
-from provisioning.services.audit import Activity, provisioning_audit_record
 
 logger = logging.getLogger(__name__)
 

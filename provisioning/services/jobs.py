@@ -13,10 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.crypto import SecretUnavailableError, secret_decrypt, secret_encrypt
 from provisioning.models import EnterpriseApplication, ObjectMapping, ProvisioningJob
 from provisioning.outbound import DestinationRefusedError, destination_check, tenant_url_problem
-from provisioning.services.audit import Activity, provisioning_audit_record
 from provisioning.services.mappings import object_mappings_reset
 
 logger = logging.getLogger(__name__)

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.defaults import TEMPLATE_MAPPINGS
 from provisioning.expressions import ExpressionSyntaxError, parse_expression
 from provisioning.models import AttributeMapping, ObjectMapping, ProvisioningJob
@@ -18,7 +19,6 @@ from provisioning.scoping import (
     filters_to_json,
     validate_filter,
 )
-from provisioning.services.audit import Activity, provisioning_audit_record
 
 MappingType = AttributeMapping.MappingType
 
