@@ -4,9 +4,11 @@ fails closed: an id from another directory is "not found"."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from provisioning.models import (
     AppRoleAssignment,
@@ -17,6 +19,8 @@ from provisioning.models import (
     EnterpriseApplication,
     ObjectMapping,
     ProvisioningAuditEvent,
+    ProvisioningJob,
+    ProvisioningJobState,
 )
 
 
@@ -121,6 +125,27 @@ def change_watermark(*, directory: Directory) -> int:
         .first()
     )
     return last or 0
+
+
+def jobs_due(*, now: datetime | None = None) -> QuerySet[ProvisioningJob]:
+    """Jobs the scheduler should run now: On, configured, and either never run, past their
+    interval, or in quarantine with their next attempt due."""
+    now = now or timezone.now()
+    quarantine = ProvisioningJobState.Code.QUARANTINE
+    return (
+        ProvisioningJob.objects.filter(
+            status=ProvisioningJob.Status.ON, mode=ProvisioningJob.Mode.AUTOMATIC
+        )
+        .exclude(tenant_url="")
+        .filter(
+            Q(state__isnull=True)
+            | (
+                ~Q(state__code=quarantine)
+                & (Q(state__next_cycle_at__isnull=True) | Q(state__next_cycle_at__lte=now))
+            )
+            | Q(state__code=quarantine, state__quarantine_next_attempt__lte=now)
+        )
+    )
 
 
 def _is_uuid(text: str) -> bool:

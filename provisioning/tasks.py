@@ -16,10 +16,10 @@ from django.db import close_old_connections
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from provisioning.engine.control import jobs_due
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.engine.logs import provisioning_logs_prune
 from provisioning.models import ProvisioningJob
+from provisioning.selectors import jobs_due
 
 logger = logging.getLogger(__name__)
 

@@ -71,7 +71,14 @@ from provisioning.services.directory_import import (
     directory_import,
 )
 from provisioning.services.import_jobs import directory_import_job_create
-from provisioning.services.jobs import provisioning_job_test_connection, provisioning_job_update
+from provisioning.services.jobs import (
+    provisioning_job_allow_deletes,
+    provisioning_job_restart,
+    provisioning_job_start,
+    provisioning_job_stop,
+    provisioning_job_test_connection,
+    provisioning_job_update,
+)
 from provisioning.services.mappings import (
     attribute_mapping_delete,
     attribute_mapping_save,
@@ -152,8 +159,8 @@ class ApplicationMixin(DirectoryMixin):
 
 def _status_context(job, application) -> dict:
     """What the Current status panel shows (shared by the pages that include it)."""
-    from provisioning.engine.cycle import job_state
     from provisioning.engine.logs import cycles_chart_svg, status_figures
+    from provisioning.engine.state import job_state
 
     state = job_state(job)
     figures = status_figures(job=job)
@@ -1041,21 +1048,19 @@ class ProvisioningControlView(ApplicationMixin, View):
     """Start / Stop / Restart provisioning, Allow deletes."""
 
     def post(self, request, *args, **kwargs):
-        from provisioning.engine import control
-
         action = request.POST.get("action", "")
         handlers = {
-            "start": (control.provisioning_job_start, "Provisioning started."),
+            "start": (provisioning_job_start, "Provisioning started."),
             "stop": (
-                control.provisioning_job_stop,
+                provisioning_job_stop,
                 "Provisioning stopped. A cycle in progress completes first.",
             ),
             "restart": (
-                control.provisioning_job_restart,
+                provisioning_job_restart,
                 "Provisioning restarted: the next cycle is an initial cycle.",
             ),
             "allow_deletes": (
-                control.provisioning_job_allow_deletes,
+                provisioning_job_allow_deletes,
                 "Deletes were allowed; they are exported by the next cycle.",
             ),
         }

@@ -24,12 +24,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -45,6 +44,7 @@ from provisioning.engine.quarantine import (
     quarantine_lift,
 )
 from provisioning.engine.scim_client import ScimClient, recommendation_for
+from provisioning.engine.state import job_lock, job_state, provisioning_job_reset
 from provisioning.engine.sync import (
     ACTIVE,
     DISABLED,
@@ -76,7 +76,6 @@ from provisioning.scoping import evaluate_scoping
 
 logger = logging.getLogger(__name__)
 
-LOCK_NAMESPACE = 0x454C49  # "ELI": advisory-lock class id of provisioning jobs
 INITIATED_BY = "Azure AD Provisioning Service"
 LIVE_STATES = (ACTIVE, DISABLED)
 
@@ -91,27 +90,6 @@ class CycleAborted(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.reason)
         self.outcome = outcome
-
-
-@contextmanager
-def job_lock(job: ProvisioningJob) -> Iterator[bool]:
-    """A session-level PostgreSQL advisory lock on the job: at most one cycle of a job runs at
-    a time across every worker on every machine. Released when the block ends, or by
-    PostgreSQL when the holder's connection dies with its worker."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job.pk])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job.pk])
-
-
-def job_state(job: ProvisioningJob) -> ProvisioningJobState:
-    state, _ = ProvisioningJobState.objects.get_or_create(job=job)
-    return state
 
 
 def target_system_name(job: ProvisioningJob) -> str:
@@ -989,8 +967,6 @@ def provisioning_cycle_run(
 ) -> ProvisioningCycle | None:
     """Run one cycle of ``job`` now, in this process. Returns None when another worker is
     running the same job (the advisory lock is taken), else the cycle record."""
-    from provisioning.engine.control import provisioning_job_reset
-
     with job_lock(job) as acquired:
         if not acquired:
             logger.info("Job %s is already running elsewhere; skipped", job.job_id)

@@ -20,7 +20,6 @@ from provisioning.crypto import SecretUnavailableError, secret_decrypt
 from provisioning.engine.cycle import (
     LIVE_STATES,
     group_works,
-    job_state,
     persist_outcomes,
     source_system_name,
     target_system_name,
@@ -29,6 +28,7 @@ from provisioning.engine.cycle import (
 from provisioning.engine.evaluate import job_mappings
 from provisioning.engine.paths import MANAGER_PATH
 from provisioning.engine.scim_client import Dialect, ScimClient, recommendation_for
+from provisioning.engine.state import job_state
 from provisioning.engine.sync import (
     ACTIVE,
     ManagerWork,

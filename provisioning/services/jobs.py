@@ -1,4 +1,5 @@
-"""The Provisioning blade's Save, and Test Connection."""
+"""The Provisioning blade's Save and Test Connection, and the Current status toolbar: Start,
+Stop and Restart provisioning, Allow deletes."""
 
 from __future__ import annotations
 
@@ -9,15 +10,25 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
 from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.crypto import SecretUnavailableError, secret_decrypt, secret_encrypt
-from provisioning.models import EnterpriseApplication, ObjectMapping, ProvisioningJob
+from provisioning.engine.quarantine import quarantine_lift
+from provisioning.engine.state import job_state, provisioning_job_reset
+from provisioning.models import (
+    EnterpriseApplication,
+    ObjectMapping,
+    ProvisioningJob,
+    ProvisioningJobState,
+)
 from provisioning.outbound import DestinationRefusedError, destination_check, tenant_url_problem
 from provisioning.services.mappings import object_mappings_reset
+from provisioning.tasks import cycle_defer
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +66,7 @@ def provisioning_job_update(
     scope: str = ProvisioningJob.Scope.ASSIGNED,
     status: str = ProvisioningJob.Status.OFF,
     restore_default_mappings: bool = False,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> list[str]:
     """Save the Provisioning blade. A blank ``secret_token`` keeps the stored one. Returns the
     audit activities recorded (one per kind of change)."""
@@ -292,3 +303,80 @@ def provisioning_job_test_connection(
         return failure(failed.code, failed.details)
     logger.info("Test connection for job %s succeeded", job.job_id)
     return ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT)
+
+
+# -- the Current status toolbar ---------------------------------------------------------------
+
+Code = ProvisioningJobState.Code
+
+
+def _enqueue(job: ProvisioningJob) -> None:
+    transaction.on_commit(lambda: cycle_defer(job_pk=job.pk))
+
+
+@transaction.atomic
+def provisioning_job_start(*, job: ProvisioningJob, actor: AbstractBaseUser | None = None) -> None:
+    """Start provisioning: status On and a cycle queued now."""
+    if not job.is_configured:
+        raise ValidationError(
+            "Configure Automatic provisioning with a Tenant URL before starting provisioning."
+        )
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.ON)
+    job.status = ProvisioningJob.Status.ON
+    state = job_state(job)
+    state.next_cycle_at = timezone.now()
+    if state.code in (Code.NOT_RUN, Code.PAUSED):
+        state.code = Code.ACTIVE
+    state.save()
+    provisioning_audit_record(application=job.application, activity=Activity.START, actor=actor)
+    _enqueue(job)
+
+
+@transaction.atomic
+def provisioning_job_stop(*, job: ProvisioningJob, actor: AbstractBaseUser | None = None) -> None:
+    """Stop provisioning: status Off; a running cycle completes, no new one starts."""
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.OFF)
+    job.status = ProvisioningJob.Status.OFF
+    state = job_state(job)
+    if state.code == Code.ACTIVE:
+        state.code = Code.PAUSED
+        state.save(update_fields=["code", "updated_at"])
+    provisioning_audit_record(application=job.application, activity=Activity.STOP, actor=actor)
+
+
+@transaction.atomic
+def provisioning_job_restart(
+    *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
+) -> None:
+    """Restart provisioning: clear the state (see
+    :func:`~provisioning.engine.state.provisioning_job_reset`) and queue a new initial cycle
+    when provisioning is on."""
+    provisioning_job_reset(job=job)
+    provisioning_audit_record(application=job.application, activity=Activity.RESTART, actor=actor)
+    job.refresh_from_db(fields=["status"])
+    if job.status == ProvisioningJob.Status.ON:
+        _enqueue(job)
+
+
+@transaction.atomic
+def provisioning_job_allow_deletes(
+    *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
+) -> None:
+    """Allow deletes: lift the TooManyDeletes quarantine; the next cycle exports the staged
+    deletes and disables whatever their number."""
+    state = job_state(job)
+    if state.quarantine_reason != ProvisioningJobState.QuarantineReason.TOO_MANY_DELETES:
+        raise ValidationError("The job is not quarantined for too many deletes.")
+    quarantine_lift(state=state)
+    state.allow_deletes = True
+    state.next_cycle_at = timezone.now()
+    state.save()
+    provisioning_audit_record(
+        application=job.application,
+        activity=Activity.UPDATE_SETTINGS,
+        actor=actor,
+        details={"allow_deletes": True},
+    )
+    job.refresh_from_db(fields=["status"])
+    if job.status == ProvisioningJob.Status.ON:
+        _enqueue(job)
