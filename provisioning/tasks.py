@@ -17,9 +17,9 @@ from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
 from provisioning.engine.cycle import provisioning_cycle_run
-from provisioning.engine.logs import provisioning_logs_prune
 from provisioning.models import ProvisioningJob
 from provisioning.selectors import jobs_due
+from provisioning.services.logs import provisioning_logs_prune
 
 logger = logging.getLogger(__name__)
 

@@ -16,12 +16,12 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from provisioning import selectors
 from provisioning.defaults import directory_product_name, source_attributes_for
+from provisioning.exports import log_entries_csv, log_entries_json
 from provisioning.expressions import (
     PARSE_SUCCESS_MESSAGE,
     ExpressionSyntaxError,
@@ -47,9 +47,6 @@ from provisioning.models import (
     DirectoryGroup,
     DirectoryUser,
     ObjectMapping,
-    ProvisioningCycle,
-    ProvisioningJob,
-    ProvisioningJobState,
     ProvisioningLogEntry,
 )
 from provisioning.scoping import (
@@ -59,6 +56,7 @@ from provisioning.scoping import (
     filters_from_json,
     validate_clause,
 )
+from provisioning.selectors import log_entry_get, log_entry_list, provisioning_job_status
 from provisioning.services import directory as directory_services
 from provisioning.services.applications import (
     app_role_assignment_create,
@@ -159,52 +157,7 @@ class ApplicationMixin(DirectoryMixin):
 
 def _status_context(job, application) -> dict:
     """What the Current status panel shows (shared by the pages that include it)."""
-    from provisioning.engine.logs import cycles_chart_svg, status_figures
-    from provisioning.engine.state import job_state
-
-    state = job_state(job)
-    figures = status_figures(job=job)
-    cycle = state.last_cycle
-    running = bool(cycle and cycle.state == ProvisioningCycle.State.RUNNING)
-    if cycle is None:
-        cycle_line = "Initial cycle not run."
-    elif running:
-        cycle_line = f"{cycle.get_kind_display()} cycle running."
-    elif cycle.state == ProvisioningCycle.State.QUARANTINED:
-        cycle_line = f"{cycle.get_kind_display()} cycle stopped: provisioning is in quarantine."
-    elif cycle.state == ProvisioningCycle.State.FAILED:
-        cycle_line = f"{cycle.get_kind_display()} cycle failed."
-    else:
-        cycle_line = f"{cycle.get_kind_display()} cycle completed."
-    pending = job.status == ProvisioningJob.Status.ON and (
-        state.code == ProvisioningJobState.Code.NOT_RUN
-        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
-    )
-    totals = figures.totals
-
-    def total(action: str) -> int:
-        return sum(v for k, v in totals.items() if k == f"{action}.Success")
-
-    return {
-        "state": state,
-        "cycle": cycle,
-        "running": running,
-        "live": running or (pending and not state.is_quarantined),
-        "cycle_line": cycle_line,
-        "percent": cycle.progress_percent if cycle else 0,
-        "figures": figures,
-        "stats": [
-            ("Users and groups created", total("Create")),
-            ("Updated", total("Update")),
-            ("Disabled", total("Disable")),
-            ("Deleted", total("Delete")),
-            ("Skipped", sum(v for k, v in totals.items() if k.endswith(".Skipped"))),
-            ("Failed", sum(v for k, v in totals.items() if k.endswith(".Failure"))),
-        ],
-        "chart": cycles_chart_svg(figures.recent),
-        "can_start": job.is_configured and job.status != ProvisioningJob.Status.ON,
-        "can_stop": job.status == ProvisioningJob.Status.ON,
-    }
+    return provisioning_job_status(job=job)
 
 
 class CurrentStatusMixin:
@@ -1099,8 +1052,6 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         from django.http import HttpResponse
 
-        from provisioning.engine.logs import log_entries_csv, log_entries_json, log_entry_list
-
         download = request.GET.get("download")
         if download in ("csv", "json"):
             entries = log_entry_list(job=self.job, **self.filters())
@@ -1114,8 +1065,6 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.logs import log_entry_list
-
         context = super().get_context_data(**kwargs)
         filters = self.filters()
         try:
@@ -1151,8 +1100,6 @@ class ProvisioningLogDetailView(ApplicationMixin, TemplateView):
     )
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.logs import log_entry_get
-
         context = super().get_context_data(**kwargs)
         entry = log_entry_get(job=self.job, change_id=kwargs["change_id"])
         if entry is None:
