@@ -32,7 +32,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from provisioning.crypto import SecretUnavailableError, secret_decrypt
+from provisioning.crypto import SecretUnavailableError
 from provisioning.defaults import directory_product_name
 from provisioning.engine.changes import change_horizon, changed_objects
 from provisioning.engine.evaluate import CompiledMapping, job_fingerprint, job_mappings
@@ -43,7 +43,7 @@ from provisioning.engine.quarantine import (
     quarantine_enter,
     quarantine_lift,
 )
-from provisioning.engine.scim_client import ScimClient, recommendation_for
+from provisioning.engine.scim_client import Purpose, recommendation_for, scim_client_for
 from provisioning.engine.state import job_lock, job_state, provisioning_job_reset
 from provisioning.engine.sync import (
     ACTIVE,
@@ -519,24 +519,15 @@ class CycleRunner:
             )
             return
         try:
-            token = secret_decrypt(job.secret_token_encrypted)
+            client = scim_client_for(job, purpose=Purpose.CYCLE)
         except SecretUnavailableError as error:
             self._quarantine(Reason.QUARANTINE_EXCEPTION, str(error))
             return
-        try:
-            client = ScimClient(
-                tenant_url=job.tenant_url,
-                token=token,
-                timeout=settings.PROVISIONING_HTTP_TIMEOUT,
-                max_concurrency=self.concurrency,
-                max_retry_after=settings.PROVISIONING_MAX_RETRY_AFTER,
-            )
         except DestinationRefusedError as error:
             self._quarantine(
                 Reason.QUARANTINE_EXCEPTION, f"The Tenant URL cannot be called: {error}"
             )
             return
-        del token
         users = self.mappings.get("user")
         groups = self.mappings.get("group")
         group_enabled = bool(groups and groups.enabled and self.application.supports_groups)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from provisioning.crypto import SecretUnavailableError, secret_decrypt
+from provisioning.crypto import SecretUnavailableError
 from provisioning.engine.cycle import (
     LIVE_STATES,
     group_works,
@@ -27,7 +27,7 @@ from provisioning.engine.cycle import (
 )
 from provisioning.engine.evaluate import job_mappings
 from provisioning.engine.paths import MANAGER_PATH
-from provisioning.engine.scim_client import Dialect, ScimClient, recommendation_for
+from provisioning.engine.scim_client import Purpose, recommendation_for, scim_client_for
 from provisioning.engine.state import job_state
 from provisioning.engine.sync import (
     ACTIVE,
@@ -124,18 +124,11 @@ class OnDemandGroupResult:
         return "Group"
 
 
-def _client(job: ProvisioningJob) -> ScimClient:
-    token = secret_decrypt(job.secret_token_encrypted)
-    client = ScimClient(tenant_url=job.tenant_url, token=token, max_concurrency=2)
-    client.dialect = Dialect(flag2020=False)
-    return client
-
-
 def _connect(job: ProvisioningJob, steps: list[OnDemandStep], result, resource: str, attribute):
     """The client, after the random-GUID probe; None (and a failed "Test connection" step in
     ``steps``, the failure in ``result``) when the target cannot be used."""
     try:
-        client = _client(job)
+        client = scim_client_for(job, purpose=Purpose.ON_DEMAND)
     except (SecretUnavailableError, DestinationRefusedError) as error:
         steps.append(OnDemandStep(0, "Test connection", "Failure", str(error)))
         result.status, result.reason = "Failure", str(error)

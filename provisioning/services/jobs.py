@@ -7,7 +7,6 @@ import http
 import logging
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -19,6 +18,15 @@ from django.utils import timezone
 from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.crypto import SecretUnavailableError, secret_decrypt, secret_encrypt
 from provisioning.engine.quarantine import quarantine_lift
+from provisioning.engine.scim_client import (
+    CREDENTIAL_VALIDATION_UNAVAILABLE,
+    INCOMPATIBLE,
+    LIST_RESPONSE,
+    Purpose,
+    ScimClient,
+    scim_client_for,
+    unexpected_response,
+)
 from provisioning.engine.state import job_state, provisioning_job_reset
 from provisioning.models import (
     EnterpriseApplication,
@@ -26,21 +34,19 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningJobState,
 )
-from provisioning.outbound import DestinationRefusedError, destination_check, tenant_url_problem
+from provisioning.outbound import DestinationRefusedError, tenant_url_problem
 from provisioning.services.mappings import object_mappings_reset
 from provisioning.tasks import cycle_defer
 
 logger = logging.getLogger(__name__)
 
-TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
 SUCCESS_TEXT = "The supplied credentials are authorized to enable provisioning"
 FAILURE_TEXT = (
     "You appear to have entered invalid credentials. Please confirm you are using the correct "
     "information for an administrative account."
 )
-CODE_UNAVAILABLE = "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable"
-CODE_INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
-SCIM_LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+CODE_UNAVAILABLE = CREDENTIAL_VALIDATION_UNAVAILABLE
+CODE_INCOMPATIBLE = INCOMPATIBLE
 SETTINGS_FIELDS = (
     "mode",
     "tenant_url",
@@ -177,15 +183,8 @@ def _matching_attribute(job: ProvisioningJob, object_type: str, fallback: str) -
     return attribute or fallback
 
 
-def _endpoint(tenant_url: str, resource: str) -> str:
-    # Entra appends the resource to the path; query strings such as ?aadOptscim062020 are
-    # feature flags for Entra itself and are not sent on the wire here.
-    parts = urlsplit(tenant_url)
-    path = parts.path.rstrip("/") + "/" + resource
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
 def _status_name(code: int) -> str:
+    # Test Connection names the status as http.HTTPStatus does, without spaces or hyphens.
     try:
         return http.HTTPStatus(code).phrase.replace(" ", "").replace("-", "")
     except ValueError:
@@ -200,39 +199,28 @@ class _ProbeFailed(Exception):
 
 
 def _unexpected(response: httpx.Response, why: str = "") -> str:
-    content = response.text[:1000]
-    text = (
-        "We received this unexpected response from your application: Received response from "
-        f"Web resource. Resource: {response.request.url} Operation: GET Response Status Code: "
-        f"{_status_name(response.status_code)} Response Content: {content}"
+    return unexpected_response(
+        url=response.request.url,
+        method="GET",
+        status=_status_name(response.status_code),
+        content=response.text[:1000],
+        why=why,
     )
-    return f"{text} {why}".rstrip()
 
 
-def _probe(client: httpx.Client, url: str, params: dict[str, str]) -> None:
-    try:
-        response = client.get(url, params=params)
-    except httpx.TimeoutException:
-        raise _ProbeFailed(
-            CODE_UNAVAILABLE,
-            f"An error occurred while sending the request. Resource: {url} Operation: GET "
-            f"The operation timed out after {TEST_CONNECTION_TIMEOUT_SECONDS:g} seconds.",
-        ) from None
-    except httpx.HTTPError as error:
-        raise _ProbeFailed(
-            CODE_UNAVAILABLE,
-            f"An error occurred while sending the request. Resource: {url} Operation: GET "
-            f"{type(error).__name__}: {error}",
-        ) from None
+def _probe(client: ScimClient, resource: str, attribute: str) -> None:
+    """Entra's Test Connection query; stricter than a cycle's: only a 200 with a ListResponse
+    that has ``totalResults`` passes."""
+    result = client.query(resource, attribute, str(uuid.uuid4()))
+    response = result.response
+    if response is None:  # no answer: the client's reason says why (timeout, connection)
+        raise _ProbeFailed(CODE_UNAVAILABLE, result.reason)
     if response.status_code != 200:
         raise _ProbeFailed(CODE_UNAVAILABLE, _unexpected(response))
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = result.body
     if (
         not isinstance(body, dict)
-        or SCIM_LIST_RESPONSE not in (body.get("schemas") or [])
+        or LIST_RESPONSE not in (body.get("schemas") or [])
         or not isinstance(body.get("totalResults"), int)
     ):
         raise _ProbeFailed(
@@ -268,37 +256,26 @@ def provisioning_job_test_connection(
     tenant_url = tenant_url.strip()
     if not tenant_url:
         return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
+    # The URL as typed (the client drops its query string and fragment), then the address.
     try:
-        destination_check(tenant_url)
+        if problem := tenant_url_problem(tenant_url):
+            raise DestinationRefusedError(problem)
+        client = scim_client_for(
+            job, tenant_url=tenant_url, token=token, purpose=Purpose.TEST_CONNECTION
+        )
     except DestinationRefusedError as error:
         return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {error}.")
 
-    headers = {"Accept": "application/scim+json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    probes = [
-        (
-            _endpoint(tenant_url, "Users"),
-            {"filter": f'{_matching_attribute(job, "user", "userName")} eq "{uuid.uuid4()}"'},
-        )
-    ]
+    probes = [("Users", _matching_attribute(job, "user", "userName"))]
     groups_enabled = ObjectMapping.objects.filter(
         job=job, object_type=ObjectMapping.ObjectType.GROUP, enabled=True
     ).exists()
     if application.supports_groups and groups_enabled:
-        attribute = _matching_attribute(job, "group", "displayName")
-        probes.append(
-            (
-                _endpoint(tenant_url, "Groups"),
-                {"excludedAttributes": "members", "filter": f'{attribute} eq "{uuid.uuid4()}"'},
-            )
-        )
+        probes.append(("Groups", _matching_attribute(job, "group", "displayName")))
     try:
-        with httpx.Client(
-            timeout=TEST_CONNECTION_TIMEOUT_SECONDS, headers=headers, follow_redirects=False
-        ) as client:
-            for url, params in probes:
-                _probe(client, url, params)
+        with client:
+            for resource, attribute in probes:
+                _probe(client, resource, attribute)
     except _ProbeFailed as failed:
         return failure(failed.code, failed.details)
     logger.info("Test connection for job %s succeeded", job.job_id)
