@@ -17,29 +17,21 @@ from typing import Any
 from django.core.exceptions import ValidationError
 
 from provisioning.crypto import SecretUnavailableError
-from provisioning.engine.cycle import (
-    LIVE_STATES,
-    group_works,
-    persist_outcomes,
-    source_system_name,
-    target_system_name,
-    user_works,
-)
 from provisioning.engine.evaluate import job_mappings
 from provisioning.engine.paths import MANAGER_PATH
+from provisioning.engine.references import ManagerWork, MembersWork, sync_manager, sync_members
 from provisioning.engine.scim_client import Purpose, recommendation_for, scim_client_for
 from provisioning.engine.state import job_state
+from provisioning.engine.store import persist_outcomes, source_system_name, target_system_name
 from provisioning.engine.sync import (
     ACTIVE,
-    ManagerWork,
-    MembersWork,
+    LIVE_STATES,
     Outcome,
     SyncContext,
     deprovision,
-    sync_manager,
-    sync_members,
     sync_object,
 )
+from provisioning.engine.works import group_works, user_works
 from provisioning.models import (
     ConnectorObject,
     DirectoryGroup,

@@ -7,7 +7,7 @@ Everything here is plain data in, plain data out, plus HTTP through the shared
 worker threads, then persists the :class:`Outcome` of each (connector data store, log entry)
 in one go. Deprovisioning (disable, delete) is decided here but carried out later by
 :func:`deprovision`, so a cycle can count its deletes before it makes any (accidental deletion
-prevention, §3.7).
+prevention, §3.7). The reference passes (manager, group members) are in :mod:`.references`.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from provisioning.engine.scim_client import (
 ACTIVE = "active"
 DISABLED = "disabled"
 DELETED = "deleted"
-MEMBER_BATCH = 100
+LIVE_STATES = (ACTIVE, DISABLED)
 
 
 @dataclass
@@ -153,7 +153,10 @@ def _start(work: Work) -> Outcome:
     )
 
 
-def _fail(out: Outcome, result: ScimResult | None, *, code: str = "", reason: str = "") -> Outcome:
+def mark_failed(
+    out: Outcome, result: ScimResult | None, *, code: str = "", reason: str = ""
+) -> Outcome:
+    """Record a failure: escrowed for a later cycle unless the whole cycle must stop."""
     out.status = "Failure"
     out.error_code = code or (result.error_code if result else "")
     out.reason = reason or (result.reason if result else "")
@@ -223,7 +226,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
             return result.body, False
         if result.error_code != INVALID_ANCHOR:
             out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
-            _fail(out, result)
+            mark_failed(out, result)
             return None, True
         out.steps.append(
             step(
@@ -248,7 +251,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
         result = client.query(work.resource, attribute, value)
         if not result.ok:
             out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
-            _fail(out, result)
+            mark_failed(out, result)
             return None, True
         resources = result.resources
         if len(resources) > 1:
@@ -261,7 +264,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                     f"eq {value!r}.",
                 )
             )
-            _fail(
+            mark_failed(
                 out,
                 None,
                 code=DUPLICATE_TARGET_ENTRIES,
@@ -271,7 +274,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
         if resources:
             target = resources[0]
             if not target.get("id"):
-                _fail(out, None, code=INCOMPATIBLE, reason="The matched resource has no id.")
+                mark_failed(out, None, code=INCOMPATIBLE, reason="The matched resource has no id.")
                 return None, True
             out.steps.append(
                 step(
@@ -302,7 +305,7 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         values = evaluate_mapping(ctx.mapping, work.source or {}, creating=True)
     except MappingEvaluationError as error:
         out.action = "Create"
-        return _fail(out, None, code="ExpressionEvaluationError", reason=str(error))
+        return mark_failed(out, None, code="ExpressionEvaluationError", reason=str(error))
     if work.object_type == "user":
         schemas = [CORE_USER, ENTERPRISE]
     else:
@@ -313,10 +316,10 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
     result = ctx.client.create(work.resource, body)
     if not result.ok:
         out.steps.append(step("EntryExportAdd", "Export", "Failure", result.reason))
-        return _fail(out, result)
+        return mark_failed(out, result)
     target_id = result.body.get("id") if isinstance(result.body, dict) else None
     if not target_id:
-        return _fail(out, None, code=INCOMPATIBLE, reason="The created resource has no id.")
+        return mark_failed(out, None, code=INCOMPATIBLE, reason="The created resource has no id.")
     out.target_id = str(target_id)
     out.target_state = ACTIVE
     out.exported = _exported(values)
@@ -347,7 +350,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
         desired = evaluate_mapping(ctx.mapping, work.source or {}, creating=False)
     except MappingEvaluationError as error:
         out.action = "Update"
-        return _fail(out, None, code="ExpressionEvaluationError", reason=str(error))
+        return mark_failed(out, None, code="ExpressionEvaluationError", reason=str(error))
     changes = []
     for path, value in desired.items():
         old = read_value(target, path)
@@ -378,7 +381,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
     result = ctx.client.patch(work.resource, out.target_id, build_patch(ctx.dialect, changes))
     if not result.ok:
         out.steps.append(step("EntryExportUpdate", "Export", "Failure", result.reason))
-        return _fail(out, result)
+        return mark_failed(out, result)
     out.exported = exported
     new_active = desired.get("active", active)
     out.target_state = DISABLED if normalize(new_active) == "False" else ACTIVE
@@ -514,7 +517,7 @@ def deprovision(
         out.target_state = ACTIVE
         out.staged_action = kind
         out.steps.append(step(step_name, "Export", "Failure", result.reason))
-        return _fail(out, result)
+        return mark_failed(out, result)
     out.target_state = new_state
     if kind == "Disable":
         out.modified = [{"displayName": "active", "oldValue": "True", "newValue": "False"}]
@@ -523,137 +526,6 @@ def deprovision(
     out.steps.append(
         step(
             step_name, "Export", "Success", f"{noun} '{display}' was {verb} in {ctx.target_system}"
-        )
-    )
-    return out
-
-
-# -- references ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ManagerWork:
-    source_id: uuid.UUID
-    display: str
-    target_id: str
-    current: str | None
-    desired: str | None
-    exported: dict[str, Any]
-
-
-def sync_manager(ctx: SyncContext, work: ManagerWork) -> Outcome:
-    """Set, change or clear the manager: the manager's target id as a plain string (§1.3)."""
-    started = time.monotonic()
-    out = Outcome(
-        object_type="user",
-        source_id=work.source_id,
-        display=work.display,
-        target_id=work.target_id,
-        exported=dict(work.exported),
-        action="Update",
-        phase="references",
-    )
-    op = ctx.dialect.op("add" if work.current is None else "replace")
-    value = work.desired if work.desired is not None else ""
-    result = ctx.client.patch(
-        "Users", work.target_id, [{"op": op, "path": MANAGER_PATH, "value": value}]
-    )
-    out.duration_ms = int((time.monotonic() - started) * 1000)
-    if not result.ok:
-        out.steps.append(step("EntryReferenceResolution", "ReferenceResolution", "Failure", ""))
-        return _fail(out, result)
-    out.target_state = ACTIVE
-    out.exported[MANAGER_PATH] = work.desired
-    out.modified = [{"displayName": "manager", "oldValue": work.current, "newValue": work.desired}]
-    out.steps.append(
-        step(
-            "EntryReferenceResolution",
-            "ReferenceResolution",
-            "Success",
-            f"Resolved the manager of '{work.display}' to {work.desired or '(none)'}",
-        )
-    )
-    return out
-
-
-@dataclass
-class MembersWork:
-    source_id: uuid.UUID
-    display: str
-    target_id: str
-    add: list[str]
-    remove: list[str]
-    exported: dict[str, Any]
-    desired: list[str]
-
-
-def member_operations(dialect: Dialect, add: list[str], remove: list[str]) -> list[list[dict]]:
-    """PATCH bodies (lists of operations) for member changes, batched (§1.5)."""
-    bodies: list[list[dict]] = []
-    for index in range(0, len(add), MEMBER_BATCH):
-        batch = add[index : index + MEMBER_BATCH]
-        bodies.append(
-            [
-                {
-                    "op": dialect.op("add"),
-                    "path": "members",
-                    "value": [{"$ref": None, "value": member} for member in batch],
-                }
-            ]
-        )
-    for index in range(0, len(remove), MEMBER_BATCH):
-        batch = remove[index : index + MEMBER_BATCH]
-        if dialect.flag2020:
-            bodies.append(
-                [{"op": "remove", "path": f'members[value eq "{member}"]'} for member in batch]
-            )
-        else:
-            bodies.append(
-                [
-                    {
-                        "op": "Remove",
-                        "path": "members",
-                        "value": [{"value": member} for member in batch],
-                    }
-                ]
-            )
-    return bodies
-
-
-def sync_members(ctx: SyncContext, work: MembersWork) -> Outcome:
-    started = time.monotonic()
-    out = Outcome(
-        object_type="group",
-        source_id=work.source_id,
-        display=work.display,
-        target_id=work.target_id,
-        exported=dict(work.exported),
-        action="Update",
-        phase="references",
-    )
-    for operations in member_operations(ctx.dialect, work.add, work.remove):
-        result = ctx.client.patch("Groups", work.target_id, operations)
-        if not result.ok:
-            out.duration_ms = int((time.monotonic() - started) * 1000)
-            out.steps.append(
-                step("EntryReferenceResolution", "ReferenceResolution", "Failure", result.reason)
-            )
-            return _fail(out, result)
-    out.duration_ms = int((time.monotonic() - started) * 1000)
-    out.target_state = ACTIVE
-    out.exported["members"] = sorted(work.desired)
-    out.modified = []
-    if work.add:
-        out.modified.append({"displayName": "members", "oldValue": None, "newValue": work.add})
-    if work.remove:
-        out.modified.append({"displayName": "members", "oldValue": work.remove, "newValue": None})
-    out.steps.append(
-        step(
-            "EntryReferenceResolution",
-            "ReferenceResolution",
-            "Success",
-            f"Added {len(work.add)} and removed {len(work.remove)} members of "
-            f"'{work.display}' in {ctx.target_system}",
         )
     )
     return out
