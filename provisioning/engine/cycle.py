@@ -85,6 +85,7 @@ logger = logging.getLogger(__name__)
 
 Kind = ProvisioningCycle.Kind
 State = ProvisioningCycle.State
+Status = ProvisioningLogEntry.Status
 ProgressCallback = Callable[[ProvisioningCycle], None]
 
 
@@ -125,7 +126,7 @@ class CycleRunner:
             if not action:
                 continue
             counts[f"{action}.{item.status}"] += 1
-            if item.status == "Failure":
+            if item.status == Status.FAILURE:
                 if getattr(item, "phase", "") == "references":
                     self.reference_failures += 1
                 else:
@@ -280,12 +281,14 @@ class CycleRunner:
         if not state.is_quarantined:
             state.code = (
                 ProvisioningJobState.Code.ACTIVE
-                if ProvisioningJob.objects.filter(pk=job.pk, status="on").exists()
+                if ProvisioningJob.objects.filter(
+                    pk=job.pk, status=ProvisioningJob.Status.ON
+                ).exists()
                 else ProvisioningJobState.Code.PAUSED
             )
         state.next_cycle_at = timezone.now() + timedelta(minutes=job.cycle_interval_minutes)
         state.save()
-        failed = cycle.count(status="Failure")
+        failed = cycle.count(status=Status.FAILURE)
         self._finish(State.ENTRY_LEVEL_ERRORS if failed else State.SUCCEEDED)
         logger.info(
             "Provisioning cycle %s of job %s ended: %s", cycle.cycle_id, job.job_id, cycle.counts
@@ -423,7 +426,7 @@ class CycleRunner:
                         display=row.display_name,
                         target_id=row.target_id,
                         action="StagedDelete",
-                        status="Skipped",
+                        status=Status.SKIPPED,
                         error_code="TooManyDeletes",
                         reason=(
                             f"This {row.staged_action.lower()} was held back: {count} deletes "
@@ -434,7 +437,7 @@ class CycleRunner:
                             step(
                                 "EntrySynchronizationSkip",
                                 "Export",
-                                "Skipped",
+                                Status.SKIPPED,
                                 f"Staged action {row.staged_action}",
                                 {"StagedAction": row.staged_action},
                             )
@@ -519,7 +522,7 @@ class CycleRunner:
                     )
                 )
         for outcome in outcomes:
-            outcome.needs_reference = outcome.status == "Failure"
+            outcome.needs_reference = outcome.status == Status.FAILURE
             outcome.escrow = False
         self._persist_reference(outcomes, links)
         self._advance(len(rows), "references")
@@ -531,7 +534,7 @@ class CycleRunner:
                 outcome.staged_action = row.staged_action
                 if not outcome.target_state:
                     outcome.target_state = row.target_state
-                if outcome.status == "Failure":
+                if outcome.status == Status.FAILURE:
                     outcome.exported = row.exported
         self._persist(outcomes, links)
 

@@ -38,10 +38,12 @@ from provisioning.models import (
     DirectoryGroupMember,
     DirectoryUser,
     ProvisioningJob,
+    ProvisioningLogEntry,
 )
 from provisioning.outbound import DestinationRefusedError
 
 ON_DEMAND = "On-demand provisioning"
+Status = ProvisioningLogEntry.Status
 MAX_GROUP_MEMBERS = 5  # "When provisioning a group you can select 5 members at a time."
 
 
@@ -122,14 +124,18 @@ def _connect(job: ProvisioningJob, steps: list[OnDemandStep], result, resource: 
     try:
         client = scim_client_for(job, purpose=Purpose.ON_DEMAND)
     except (SecretUnavailableError, DestinationRefusedError) as error:
-        steps.append(OnDemandStep(0, "Test connection", "Failure", str(error)))
-        result.status, result.reason = "Failure", str(error)
+        steps.append(OnDemandStep(0, "Test connection", Status.FAILURE, str(error)))
+        result.status, result.reason = Status.FAILURE, str(error)
         return None
     probe = client.probe(resource, attribute)
     if not probe.ok:
         client.close()
-        steps.append(OnDemandStep(0, "Test connection", "Failure", probe.reason))
-        result.status, result.error_code, result.reason = "Failure", probe.error_code, probe.reason
+        steps.append(OnDemandStep(0, "Test connection", Status.FAILURE, probe.reason))
+        result.status, result.error_code, result.reason = (
+            Status.FAILURE,
+            probe.error_code,
+            probe.reason,
+        )
         result.recommendation = recommendation_for(probe.error_code)
         return None
     return client
@@ -199,12 +205,16 @@ def _provision_user(
                     outcome.exported,
                 ),
             )
-            if reference.status == "Success":
+            if reference.status == Status.SUCCESS:
                 outcome.exported = reference.exported
                 outcome.modified += reference.modified
                 outcome.steps += reference.steps
                 if outcome.action in (None, "Other"):
-                    outcome.action, outcome.status, outcome.error_code = "Update", "Success", ""
+                    outcome.action, outcome.status, outcome.error_code = (
+                        "Update",
+                        Status.SUCCESS,
+                        "",
+                    )
     outcome.needs_reference = False
     entries = persist_outcomes(
         job=job, cycle_id=None, outcomes=outcomes, links=links, initiated_by=ON_DEMAND
@@ -225,7 +235,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         OnDemandStep(
             1,
             f"Import {noun}",
-            "Success",
+            Status.SUCCESS,
             f"This step shows the {noun} retrieved from the source system and the properties "
             f"of the {noun} in the source system.",
             rows=[{"name": k, "value": v} for k, v in source.items() if v is not None],
@@ -263,7 +273,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         OnDemandStep(
             2,
             f"Determine if {noun} is in scope",
-            "Success" if work.entitled else "Skipped",
+            Status.SUCCESS if work.entitled else Status.SKIPPED,
             scope_text,
             {"SkipReason": work.skip_code} if work.skip_code else {},
             scope_rows,
@@ -276,7 +286,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
             OnDemandStep(
                 3,
                 f"Match {noun} between source and target system",
-                (match or {}).get("status", "Success"),
+                (match or {}).get("status", Status.SUCCESS),
                 (match or {}).get("description", ""),
                 (match or {}).get("details", {}),
             )
@@ -287,9 +297,9 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         "Disable": "was disabled in",
         "Delete": "was deleted in",
     }.get(outcome.action or "", "was skipped for")
-    if outcome.status == "Failure":
+    if outcome.status == Status.FAILURE:
         description = outcome.reason
-    elif outcome.status == "Skipped":
+    elif outcome.status == Status.SKIPPED:
         description = outcome.reason or f"{capitalized} '{work.display}' {verb} the target."
     else:
         description = f"{capitalized} '{work.display}' {verb} {target}"
@@ -399,8 +409,8 @@ def provisioning_on_demand_group_run(
     change_id = entries[0].change_id if entries else None
     _explain(result, work, outcome, change_id, target, noun="group")
     result.steps.append(members_step)
-    if members_step.status == "Failure" and result.status != "Failure":
-        result.status = "Failure"
+    if members_step.status == Status.FAILURE and result.status != Status.FAILURE:
+        result.status = Status.FAILURE
     return result
 
 
@@ -423,7 +433,7 @@ def _add_members(
         return OnDemandStep(
             5,
             title,
-            "Skipped",
+            Status.SKIPPED,
             f"The group '{work.display}' is not provisioned, so no member was added.",
             rows=rows,
         )
@@ -433,7 +443,7 @@ def _add_members(
         return OnDemandStep(
             5,
             title,
-            "Success" if wanted else "Skipped",
+            Status.SUCCESS if wanted else Status.SKIPPED,
             f"No member to add: {len(wanted)} selected member(s) already in the group."
             if wanted
             else "None of the selected members is provisioned.",
@@ -452,21 +462,21 @@ def _add_members(
         ),
     )
     outcome.steps += reference.steps
-    if reference.status != "Success":
+    if reference.status != Status.SUCCESS:
         outcome.status, outcome.error_code, outcome.reason = (
-            "Failure",
+            Status.FAILURE,
             reference.error_code,
             reference.reason,
         )
         if outcome.action in (None, "Other"):
             outcome.action = "Update"
-        return OnDemandStep(5, title, "Failure", reference.reason, rows=rows)
+        return OnDemandStep(5, title, Status.FAILURE, reference.reason, rows=rows)
     outcome.exported = reference.exported
     outcome.modified += reference.modified
     if outcome.action in (None, "Other"):
         outcome.action, outcome.status, outcome.error_code, outcome.reason = (
             "Update",
-            "Success",
+            Status.SUCCESS,
             "",
             "",
         )
@@ -475,7 +485,7 @@ def _add_members(
     return OnDemandStep(
         5,
         title,
-        "Success",
+        Status.SUCCESS,
         f"Added {len(add)} member(s) to the group '{work.display}' in {ctx.target_system}",
         {"added": add},
         rows,

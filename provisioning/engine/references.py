@@ -11,7 +11,7 @@ from typing import Any
 
 from provisioning.engine.paths import MANAGER_PATH
 from provisioning.engine.scim_client import Dialect
-from provisioning.engine.sync import ACTIVE, Outcome, SyncContext, mark_failed, step
+from provisioning.engine.sync import ACTIVE, Outcome, Status, SyncContext, mark_failed, step
 
 MEMBER_BATCH = 100
 
@@ -45,7 +45,9 @@ def sync_manager(ctx: SyncContext, work: ManagerWork) -> Outcome:
     )
     out.duration_ms = int((time.monotonic() - started) * 1000)
     if not result.ok:
-        out.steps.append(step("EntryReferenceResolution", "ReferenceResolution", "Failure", ""))
+        out.steps.append(
+            step("EntryReferenceResolution", "ReferenceResolution", Status.FAILURE, "")
+        )
         return mark_failed(out, result)
     out.target_state = ACTIVE
     out.exported[MANAGER_PATH] = work.desired
@@ -54,7 +56,7 @@ def sync_manager(ctx: SyncContext, work: ManagerWork) -> Outcome:
         step(
             "EntryReferenceResolution",
             "ReferenceResolution",
-            "Success",
+            Status.SUCCESS,
             f"Resolved the manager of '{work.display}' to {work.desired or '(none)'}",
         )
     )
@@ -121,7 +123,9 @@ def sync_members(ctx: SyncContext, work: MembersWork) -> Outcome:
         if not result.ok:
             out.duration_ms = int((time.monotonic() - started) * 1000)
             out.steps.append(
-                step("EntryReferenceResolution", "ReferenceResolution", "Failure", result.reason)
+                step(
+                    "EntryReferenceResolution", "ReferenceResolution", Status.FAILURE, result.reason
+                )
             )
             return mark_failed(out, result)
     out.duration_ms = int((time.monotonic() - started) * 1000)
@@ -136,7 +140,7 @@ def sync_members(ctx: SyncContext, work: MembersWork) -> Outcome:
         step(
             "EntryReferenceResolution",
             "ReferenceResolution",
-            "Success",
+            Status.SUCCESS,
             f"Added {len(work.add)} and removed {len(work.remove)} members of "
             f"'{work.display}' in {ctx.target_system}",
         )

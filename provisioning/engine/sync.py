@@ -2,7 +2,7 @@
 (entra-scim-behaviour.md §1.2–1.5, §3.5).
 
 Everything here is plain data in, plain data out, plus HTTP through the shared
-:class:`~provisioning.engine.scim_client.ScimClient`; no ORM. The cycle prepares a
+:class:`~provisioning.engine.scim_client.ScimClient`; no ORM query. The cycle prepares a
 :class:`Work` per object in the main thread, runs :func:`sync_object` for a chunk of objects in
 worker threads, then persists the :class:`Outcome` of each (connector data store, log entry)
 in one go. Deprovisioning (disable, delete) is decided here but carried out later by
@@ -46,11 +46,14 @@ from provisioning.engine.scim_client import (
     ScimResult,
     recommendation_for,
 )
+from provisioning.models import ProvisioningLogEntry
 
 ACTIVE = "active"
 DISABLED = "disabled"
 DELETED = "deleted"
 LIVE_STATES = (ACTIVE, DISABLED)
+
+Status = ProvisioningLogEntry.Status
 
 
 @dataclass
@@ -111,7 +114,7 @@ class Outcome:
     target_state: str = ""
     exported: dict[str, Any] = field(default_factory=dict)
     action: str | None = None
-    status: str = "Success"
+    status: str = Status.SUCCESS
     staged_action: str = ""
     needs_reference: bool = False
     error_code: str = ""
@@ -157,7 +160,7 @@ def mark_failed(
     out: Outcome, result: ScimResult | None, *, code: str = "", reason: str = ""
 ) -> Outcome:
     """Record a failure: escrowed for a later cycle unless the whole cycle must stop."""
-    out.status = "Failure"
+    out.status = Status.FAILURE
     out.error_code = code or (result.error_code if result else "")
     out.reason = reason or (result.reason if result else "")
     out.fatal = bool(result and result.fatal)
@@ -169,11 +172,11 @@ def mark_failed(
 
 def _skip(out: Outcome, code: str, reason: str, action: str = "Other") -> Outcome:
     out.action = action
-    out.status = "Skipped"
+    out.status = Status.SKIPPED
     out.error_code = code
     out.reason = reason
     out.steps.append(
-        step("EntrySynchronizationSkip", "Export", "Skipped", reason, {"SkipReason": code})
+        step("EntrySynchronizationSkip", "Export", Status.SKIPPED, reason, {"SkipReason": code})
     )
     return out
 
@@ -218,21 +221,21 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                 step(
                     "EntryImport",
                     "Matching",
-                    "Success",
+                    Status.SUCCESS,
                     f"Retrieved the linked {work.noun} {link.target_id} from {ctx.target_system}",
                     {"id": link.target_id},
                 )
             )
             return result.body, False
         if result.error_code != INVALID_ANCHOR:
-            out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
+            out.steps.append(step("EntryImport", "Matching", Status.FAILURE, result.reason))
             mark_failed(out, result)
             return None, True
         out.steps.append(
             step(
                 "EntryImport",
                 "Matching",
-                "Warning",
+                Status.WARNING,
                 f"The linked {work.noun} {link.target_id} no longer exists in "
                 f"{ctx.target_system} (InvalidAnchor); matching again.",
             )
@@ -250,7 +253,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
     for attribute, value in pairs:
         result = client.query(work.resource, attribute, value)
         if not result.ok:
-            out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
+            out.steps.append(step("EntryImport", "Matching", Status.FAILURE, result.reason))
             mark_failed(out, result)
             return None, True
         resources = result.resources
@@ -259,7 +262,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                 step(
                     "EntryImport",
                     "Matching",
-                    "Failure",
+                    Status.FAILURE,
                     f"{len(resources)} objects in {ctx.target_system} have {attribute} "
                     f"eq {value!r}.",
                 )
@@ -280,7 +283,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                 step(
                     "EntryImport",
                     "Matching",
-                    "Success",
+                    Status.SUCCESS,
                     f"Matched {work.noun} {work.display} with {target['id']} in "
                     f"{ctx.target_system} using {attribute}",
                     {"matchingAttribute": attribute, "value": value, "id": target["id"]},
@@ -291,7 +294,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
         step(
             "EntryImport",
             "Matching",
-            "Success",
+            Status.SUCCESS,
             f"No {work.noun} in {ctx.target_system} matches "
             + ", ".join(f"{a} eq {v!r}" for a, v in pairs),
             {"matchingAttributes": [a for a, _ in pairs]},
@@ -315,7 +318,7 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
     out.action = "Create"
     result = ctx.client.create(work.resource, body)
     if not result.ok:
-        out.steps.append(step("EntryExportAdd", "Export", "Failure", result.reason))
+        out.steps.append(step("EntryExportAdd", "Export", Status.FAILURE, result.reason))
         return mark_failed(out, result)
     target_id = result.body.get("id") if isinstance(result.body, dict) else None
     if not target_id:
@@ -335,7 +338,7 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntryExportAdd",
             "Export",
-            "Success",
+            Status.SUCCESS,
             f"{work.noun} '{work.display}' was created in {ctx.target_system}",
             {"id": out.target_id},
         )
@@ -380,7 +383,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
     out.action = "Update"
     result = ctx.client.patch(work.resource, out.target_id, build_patch(ctx.dialect, changes))
     if not result.ok:
-        out.steps.append(step("EntryExportUpdate", "Export", "Failure", result.reason))
+        out.steps.append(step("EntryExportUpdate", "Export", Status.FAILURE, result.reason))
         return mark_failed(out, result)
     out.exported = exported
     new_active = desired.get("active", active)
@@ -393,7 +396,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
         step(
             "EntryExportUpdate",
             "Export",
-            "Success",
+            Status.SUCCESS,
             f"{work.noun} '{work.display}' was updated in {ctx.target_system}",
             {"id": out.target_id, "modified": [path for path, _, _ in changes]},
         )
@@ -418,7 +421,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
             step(
                 "EntryImport",
                 "Import",
-                "Success",
+                Status.SUCCESS,
                 f"The {work.noun} was permanently deleted in {ctx.source_system}",
             )
         )
@@ -429,7 +432,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntryImport",
             "Import",
-            "Success",
+            Status.SUCCESS,
             f"Retrieved {work.display} from {ctx.source_system}",
             {k: v for k, v in work.source.items() if v is not None},
         )
@@ -438,7 +441,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntrySynchronizationScoping",
             "Scoping",
-            "Success" if work.entitled else "Skipped",
+            Status.SUCCESS if work.entitled else Status.SKIPPED,
             f"Determine if {work.noun} is in scope: "
             + ("in scope" if work.entitled else work.skip_text),
             work.scope_details,
@@ -516,7 +519,7 @@ def deprovision(
     if not result.ok:
         out.target_state = ACTIVE
         out.staged_action = kind
-        out.steps.append(step(step_name, "Export", "Failure", result.reason))
+        out.steps.append(step(step_name, "Export", Status.FAILURE, result.reason))
         return mark_failed(out, result)
     out.target_state = new_state
     if kind == "Disable":
@@ -525,7 +528,10 @@ def deprovision(
     verb = "disabled" if kind == "Disable" else "deleted"
     out.steps.append(
         step(
-            step_name, "Export", "Success", f"{noun} '{display}' was {verb} in {ctx.target_system}"
+            step_name,
+            "Export",
+            Status.SUCCESS,
+            f"{noun} '{display}' was {verb} in {ctx.target_system}",
         )
     )
     return out
