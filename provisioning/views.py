@@ -21,6 +21,13 @@ from django.views.generic import TemplateView
 
 from provisioning import selectors
 from provisioning.defaults import directory_product_name, source_attributes_for
+from provisioning.engine.ondemand import (
+    MAX_GROUP_MEMBERS,
+    group_provisioning_enabled,
+    on_demand_group_members,
+    provisioning_on_demand_group_run,
+    provisioning_on_demand_run,
+)
 from provisioning.exports import log_entries_csv, log_entries_json
 from provisioning.expressions import (
     PARSE_SUCCESS_MESSAGE,
@@ -1119,8 +1126,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
     menu = "app-on-demand"
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.ondemand import MAX_GROUP_MEMBERS, group_provisioning_enabled
-
         context = super().get_context_data(**kwargs)
         search = self.request.GET.get("q", "").strip()
         groups_enabled = group_provisioning_enabled(self.job)
@@ -1159,8 +1164,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
             return None
 
     def post(self, request, *args, **kwargs):
-        from provisioning.engine.ondemand import provisioning_on_demand_run
-
         if not self.job.is_configured:
             messages.error(request, "Save admin credentials (Automatic mode) first.")
             return redirect(request.path)
@@ -1177,12 +1180,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(result=result, selected=user))
 
     def _post_group(self, request, group: DirectoryGroup):
-        from provisioning.engine.ondemand import (
-            MAX_GROUP_MEMBERS,
-            on_demand_group_members,
-            provisioning_on_demand_group_run,
-        )
-
         def pick(error: str = "", chosen: list[str] | None = None):
             return self.render_to_response(
                 self.get_context_data(
