@@ -274,7 +274,7 @@ def _cycle_child(job_pk: int, out_path: str) -> None:
     setup_django(os.environ["DATABASE_URL"])
     import tracemalloc
 
-    from provisioning.engine import cycle as cycle_module
+    from provisioning.engine import scim_client as scim_client_module
     from provisioning.engine.cycle import provisioning_cycle_run
     from provisioning.models import ProvisioningCycle, ProvisioningJob
 
@@ -282,7 +282,7 @@ def _cycle_child(job_pk: int, out_path: str) -> None:
     methods: Counter = Counter()
     lock = threading.Lock()
 
-    class CountingScimClient(cycle_module.ScimClient):
+    class CountingScimClient(scim_client_module.ScimClient):
         """The engine's client, counting requests by method (attempts: ``request_count``)."""
 
         def __init__(self, *args, **kwargs):
@@ -294,7 +294,7 @@ def _cycle_child(job_pk: int, out_path: str) -> None:
                 methods[method] += 1
             return super().request(method, path, **kwargs)
 
-    cycle_module.ScimClient = CountingScimClient
+    scim_client_module.ScimClient = CountingScimClient  # what scim_client_for builds
     job = ProvisioningJob.objects.get(pk=job_pk)
     baseline_mb, _ = _memory_mb()
     # The engine reports progress after each chunk: the time since the previous report

@@ -15,7 +15,7 @@ SCIM_GROUP_OBJECT = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 def directory_product_name() -> str:
     """ "Microsoft Entra ID" (default) or "Azure Active Directory": the name every label uses."""
-    return getattr(settings, "AZURE_DIRECTORY_PRODUCT_NAME", "Microsoft Entra ID")
+    return settings.AZURE_DIRECTORY_PRODUCT_NAME
 
 
 @dataclass(frozen=True)

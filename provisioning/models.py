@@ -3,6 +3,12 @@ application's provisioning job with its object and attribute mappings.
 
 Every directory-owned row hangs off a :class:`Directory`; selectors and services take the
 directory (or the job) explicitly. Public ids are UUIDs (``object_id``) as in Entra.
+
+One module, though past 600 lines, on purpose: the models are one chain of foreign keys, read
+top to bottom — directory → users, groups, memberships, change feed → applications, roles,
+assignments → provisioning job → mappings, audit, state, cycles, connector data store, logs
+(and the directory's import jobs). Split into a package, each file would import the one
+before it and the package would re-export them all; nothing would be decoupled.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Where the provisioning service may send requests. The Tenant URL is typed by an admin, so
 it must not become a way to reach cloud metadata services or (unless allowed) private networks.
 
-Settings (read when called, with defaults here):
+Settings (read when called; declared in ``elium_portal/settings/base.py``):
 
 * ``PROVISIONING_ALLOW_LOOPBACK`` (default True) — the app provisions its own tenants.
 * ``PROVISIONING_ALLOW_PRIVATE_NETWORKS`` (default False) — RFC 1918 / ULA / CGNAT ranges.
@@ -55,13 +55,13 @@ def _address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
     if address.is_link_local:
         return "link-local addresses are never called"
     if address.is_loopback:
-        if getattr(settings, "PROVISIONING_ALLOW_LOOPBACK", True):
+        if settings.PROVISIONING_ALLOW_LOOPBACK:
             return None
         return "loopback addresses are not allowed (PROVISIONING_ALLOW_LOOPBACK)"
     if address.is_unspecified or address.is_multicast or address.is_reserved:
         return "this address cannot be called"
     if address.is_private or address in ipaddress.ip_network("100.64.0.0/10"):
-        if getattr(settings, "PROVISIONING_ALLOW_PRIVATE_NETWORKS", False):
+        if settings.PROVISIONING_ALLOW_PRIVATE_NETWORKS:
             return None
         return "private network addresses are not allowed (PROVISIONING_ALLOW_PRIVATE_NETWORKS)"
     return None

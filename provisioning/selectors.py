@@ -4,19 +4,29 @@ fails closed: an id from another directory is "not found"."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from provisioning.engine.state import job_state
 from provisioning.models import (
     AppRoleAssignment,
     ChangeRecord,
+    ConnectorObject,
     Directory,
     DirectoryGroup,
     DirectoryUser,
     EnterpriseApplication,
     ObjectMapping,
     ProvisioningAuditEvent,
+    ProvisioningCycle,
+    ProvisioningJob,
+    ProvisioningJobState,
+    ProvisioningLogEntry,
 )
 
 
@@ -121,6 +131,293 @@ def change_watermark(*, directory: Directory) -> int:
         .first()
     )
     return last or 0
+
+
+def jobs_due(*, now: datetime | None = None) -> QuerySet[ProvisioningJob]:
+    """Jobs the scheduler should run now: On, configured, and either never run, past their
+    interval, or in quarantine with their next attempt due."""
+    now = now or timezone.now()
+    quarantine = ProvisioningJobState.Code.QUARANTINE
+    return (
+        ProvisioningJob.objects.filter(
+            status=ProvisioningJob.Status.ON, mode=ProvisioningJob.Mode.AUTOMATIC
+        )
+        .exclude(tenant_url="")
+        .filter(
+            Q(state__isnull=True)
+            | (
+                ~Q(state__code=quarantine)
+                & (Q(state__next_cycle_at__isnull=True) | Q(state__next_cycle_at__lte=now))
+            )
+            | Q(state__code=quarantine, state__quarantine_next_attempt__lte=now)
+        )
+    )
+
+
+# -- provisioning logs ------------------------------------------------------------------------
+
+LOG_DATE_RANGES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+
+
+def _uuid_or_none(text: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text).strip())
+    except (ValueError, AttributeError):
+        return None
+
+
+def log_entry_list(
+    *,
+    job: ProvisioningJob,
+    search: str = "",
+    status: str = "",
+    action: str = "",
+    date_range: str = "",
+    start: datetime | None = None,
+    end: datetime | None = None,
+    cycle_id: str = "",
+    change_id: str = "",
+    job_id: str = "",
+) -> QuerySet[ProvisioningLogEntry]:
+    """The job's log entries, newest first, filtered as the portal's pills filter them. Ids
+    that are not UUIDs match nothing (never an error)."""
+    entries = ProvisioningLogEntry.objects.filter(job=job)
+    search = search.strip()
+    if search:
+        entries = entries.filter(
+            Q(source_display__icontains=search)
+            | Q(target_display__icontains=search)
+            | Q(source_id=search)
+            | Q(target_id=search)
+        )
+    if status in ProvisioningLogEntry.Status.values:
+        entries = entries.filter(status=status)
+    if action in ProvisioningLogEntry.Action.values:
+        entries = entries.filter(action=action)
+    if date_range in LOG_DATE_RANGES:
+        entries = entries.filter(activity_at__gte=timezone.now() - LOG_DATE_RANGES[date_range])
+    if start:
+        entries = entries.filter(activity_at__gte=start)
+    if end:
+        entries = entries.filter(activity_at__lte=end)
+    if cycle_id:
+        value = _uuid_or_none(cycle_id)
+        entries = entries.filter(cycle_id=value) if value else entries.none()
+    if change_id:
+        value = _uuid_or_none(change_id)
+        entries = entries.filter(change_id=value) if value else entries.none()
+    if job_id and job_id.strip() != job.job_id:
+        entries = entries.none()
+    return entries.order_by("-activity_at", "-id")
+
+
+def log_entry_get(*, job: ProvisioningJob, change_id: uuid.UUID) -> ProvisioningLogEntry | None:
+    return ProvisioningLogEntry.objects.filter(job=job, change_id=change_id).first()
+
+
+# -- Current status -------------------------------------------------------------------------
+
+
+@dataclass
+class StatusFigures:
+    users: int
+    groups: int
+    totals: dict[str, int]
+    last_completed: ProvisioningCycle | None
+    recent: list[ProvisioningCycle]
+
+
+def status_figures(*, job: ProvisioningJob) -> StatusFigures:
+    """Users and Groups in the connector data store (linked objects; never lowered by
+    deletes), cumulative counts and the recent cycles."""
+    linked = ConnectorObject.objects.filter(job=job).exclude(target_id="")
+    users = linked.filter(object_type=ConnectorObject.ObjectType.USER).count()
+    groups = linked.filter(object_type=ConnectorObject.ObjectType.GROUP).count()
+    totals: dict[str, int] = {}
+    for counts in ProvisioningCycle.objects.filter(job=job).values_list("counts", flat=True):
+        for key, value in (counts or {}).items():
+            totals[key] = totals.get(key, 0) + value
+    last_completed = (
+        ProvisioningCycle.objects.filter(job=job, ended_at__isnull=False)
+        .exclude(state=ProvisioningCycle.State.RUNNING)
+        .order_by("-ended_at")
+        .first()
+    )
+    recent = list(ProvisioningCycle.objects.filter(job=job).order_by("-started_at")[:20])[::-1]
+    return StatusFigures(users, groups, totals, last_completed, recent)
+
+
+Action = ProvisioningLogEntry.Action
+LogStatus = ProvisioningLogEntry.Status
+
+CHART_SERIES = (
+    ("Created", Action.CREATE, LogStatus.SUCCESS, "#107c10"),
+    ("Updated", Action.UPDATE, LogStatus.SUCCESS, "#0078d4"),
+    ("Disabled", Action.DISABLE, LogStatus.SUCCESS, "#ca5010"),
+    ("Deleted", Action.DELETE, LogStatus.SUCCESS, "#a4262c"),
+    ("Skipped", None, LogStatus.SKIPPED, "#8a8886"),
+    ("Failed", None, LogStatus.FAILURE, "#d13438"),
+)
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    """One coloured segment of a cycle's stacked bar (coordinates already formatted)."""
+
+    x: str
+    y: str
+    width: str
+    height: str
+    color: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ChartLegendItem:
+    x: int
+    text_x: int
+    color: str
+    label: str
+
+
+@dataclass(frozen=True)
+class CyclesChart:
+    """What ``provisioning/includes/cycles_chart.html`` draws: a stacked bar per cycle
+    (created, updated, disabled, deleted, skipped, failed) and the cycle duration as a line.
+    Geometry is computed here; the template only places it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top_label_y: int
+    baseline: int
+    axis_label_x: int
+    duration_label_x: int
+    peak: int
+    peak_duration: str
+    bars: list[ChartBar]
+    points: str
+    legend: list[ChartLegendItem]
+    legend_y: int
+    legend_text_y: int
+    duration_legend_x: int
+
+
+def cycles_chart(
+    cycles: list[ProvisioningCycle], *, width: int = 640, height: int = 200
+) -> CyclesChart | None:
+    """The Recent cycles chart of ``cycles`` (oldest first); None when there is none."""
+    if not cycles:
+        return None
+    left, bottom, top = 40, 30, 10
+    plot_w, plot_h = width - left - 50, height - bottom - top
+    stacks = [
+        [
+            (label, cycle.count(action, status), color)
+            for label, action, status, color in CHART_SERIES
+        ]
+        for cycle in cycles
+    ]
+    peak = max(1, max(sum(v for _, v, _ in s) for s in stacks))
+    durations = [c.duration_seconds or 0 for c in cycles]
+    peak_duration = max(1.0, max(durations))
+    slot = plot_w / len(cycles)
+    bar = min(36.0, max(4.0, slot * 0.6))  # a few cycles must not look like a wall
+    bars, points = [], []
+    for index, (cycle, stack) in enumerate(zip(cycles, stacks, strict=True)):
+        x = left + index * slot + (slot - bar) / 2
+        y = top + plot_h
+        for label, value, color in stack:
+            if not value:
+                continue
+            h = plot_h * value / peak
+            y -= h
+            bars.append(
+                ChartBar(
+                    x=f"{x:.1f}",
+                    y=f"{y:.1f}",
+                    width=f"{bar:.1f}",
+                    height=f"{h:.1f}",
+                    color=color,
+                    title=f"{label}: {value} ({cycle.get_kind_display()} cycle "
+                    f"{cycle.started_at:%Y-%m-%d %H:%M})",
+                )
+            )
+        cx = left + index * slot + slot / 2
+        cy = top + plot_h - plot_h * durations[index] / peak_duration
+        points.append(f"{cx:.1f},{cy:.1f}")
+    legend = []
+    legend_x = left
+    for label, _, _, color in CHART_SERIES:
+        legend.append(ChartLegendItem(x=legend_x, text_x=legend_x + 14, color=color, label=label))
+        legend_x += 78
+    return CyclesChart(
+        width=width,
+        height=height,
+        left=left,
+        right=left + plot_w,
+        top_label_y=top + 8,
+        baseline=top + plot_h,
+        axis_label_x=left - 6,
+        duration_label_x=left + plot_w + 6,
+        peak=peak,
+        peak_duration=f"{peak_duration:.0f}",
+        bars=bars,
+        points=" ".join(points),
+        legend=legend,
+        legend_y=height - 14,
+        legend_text_y=height - 5,
+        duration_legend_x=legend_x,
+    )
+
+
+def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
+    """What the Current status panel shows (``provisioning/includes/current_status.html``):
+    the job's state, the last cycle and its progress, statistics to date, the chart."""
+    state = job_state(job)
+    figures = status_figures(job=job)
+    cycle = state.last_cycle
+    running = bool(cycle and cycle.state == ProvisioningCycle.State.RUNNING)
+    if cycle is None:
+        cycle_line = "Initial cycle not run."
+    elif running:
+        cycle_line = f"{cycle.get_kind_display()} cycle running."
+    elif cycle.state == ProvisioningCycle.State.QUARANTINED:
+        cycle_line = f"{cycle.get_kind_display()} cycle stopped: provisioning is in quarantine."
+    elif cycle.state == ProvisioningCycle.State.FAILED:
+        cycle_line = f"{cycle.get_kind_display()} cycle failed."
+    else:
+        cycle_line = f"{cycle.get_kind_display()} cycle completed."
+    pending = job.status == ProvisioningJob.Status.ON and (
+        state.code == ProvisioningJobState.Code.NOT_RUN
+        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
+    )
+    totals = figures.totals
+
+    def total(action: str) -> int:
+        return sum(v for k, v in totals.items() if k == f"{action}.{LogStatus.SUCCESS}")
+
+    return {
+        "state": state,
+        "cycle": cycle,
+        "running": running,
+        "live": running or (pending and not state.is_quarantined),
+        "cycle_line": cycle_line,
+        "percent": cycle.progress_percent if cycle else 0,
+        "figures": figures,
+        "stats": [
+            ("Users and groups created", total(Action.CREATE)),
+            ("Updated", total(Action.UPDATE)),
+            ("Disabled", total(Action.DISABLE)),
+            ("Deleted", total(Action.DELETE)),
+            ("Skipped", sum(v for k, v in totals.items() if k.endswith(f".{LogStatus.SKIPPED}"))),
+            ("Failed", sum(v for k, v in totals.items() if k.endswith(f".{LogStatus.FAILURE}"))),
+        ],
+        "chart": cycles_chart(figures.recent),
+        "can_start": job.is_configured and job.status != ProvisioningJob.Status.ON,
+        "can_stop": job.status == ProvisioningJob.Status.ON,
+    }
 
 
 def _is_uuid(text: str) -> bool:

@@ -6,6 +6,11 @@
   and the cycle itself holds the job's PostgreSQL advisory lock, so a job never runs twice at
   once across any number of workers, while different jobs run in parallel.
 * ``provisioning.prune_logs`` — daily retention of provisioning logs.
+* ``provisioning.run_directory_import`` — a large directory file imported on a worker.
+
+Tasks take ids and call services and the engine. Nothing imports this module but the services
+that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``), and nothing this
+module imports imports them, so there is no import circle.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from django.db import close_old_connections
 from procrastinate.contrib.django import app
 from procrastinate.exceptions import AlreadyEnqueued
 
-from provisioning.engine.control import jobs_due
 from provisioning.engine.cycle import provisioning_cycle_run
-from provisioning.engine.logs import provisioning_logs_prune
 from provisioning.models import ProvisioningJob
+from provisioning.selectors import jobs_due
+from provisioning.services.import_worker import directory_import_job_run
+from provisioning.services.logs import provisioning_logs_prune
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +82,5 @@ def prune_logs(timestamp: int) -> int:
 @app.task(name="provisioning.run_directory_import")
 def run_directory_import(job_pk: int) -> str | None:
     """Import a large directory file in the background (progress on the job row)."""
-    from provisioning.services.import_jobs import directory_import_job_run
-
     job = directory_import_job_run(job_pk=job_pk)
     return job.status if job else None

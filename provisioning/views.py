@@ -16,12 +16,19 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from provisioning import selectors
 from provisioning.defaults import directory_product_name, source_attributes_for
+from provisioning.engine.ondemand import (
+    MAX_GROUP_MEMBERS,
+    group_provisioning_enabled,
+    on_demand_group_members,
+    provisioning_on_demand_group_run,
+    provisioning_on_demand_run,
+)
+from provisioning.exports import log_entries_csv, log_entries_json
 from provisioning.expressions import (
     PARSE_SUCCESS_MESSAGE,
     ExpressionSyntaxError,
@@ -47,9 +54,6 @@ from provisioning.models import (
     DirectoryGroup,
     DirectoryUser,
     ObjectMapping,
-    ProvisioningCycle,
-    ProvisioningJob,
-    ProvisioningJobState,
     ProvisioningLogEntry,
 )
 from provisioning.scoping import (
@@ -59,6 +63,7 @@ from provisioning.scoping import (
     filters_from_json,
     validate_clause,
 )
+from provisioning.selectors import log_entry_get, log_entry_list, provisioning_job_status
 from provisioning.services import directory as directory_services
 from provisioning.services.applications import (
     app_role_assignment_create,
@@ -71,7 +76,14 @@ from provisioning.services.directory_import import (
     directory_import,
 )
 from provisioning.services.import_jobs import directory_import_job_create
-from provisioning.services.jobs import provisioning_job_test_connection, provisioning_job_update
+from provisioning.services.jobs import (
+    provisioning_job_allow_deletes,
+    provisioning_job_restart,
+    provisioning_job_start,
+    provisioning_job_stop,
+    provisioning_job_test_connection,
+    provisioning_job_update,
+)
 from provisioning.services.mappings import (
     attribute_mapping_delete,
     attribute_mapping_save,
@@ -152,52 +164,7 @@ class ApplicationMixin(DirectoryMixin):
 
 def _status_context(job, application) -> dict:
     """What the Current status panel shows (shared by the pages that include it)."""
-    from provisioning.engine.cycle import job_state
-    from provisioning.engine.logs import cycles_chart_svg, status_figures
-
-    state = job_state(job)
-    figures = status_figures(job=job)
-    cycle = state.last_cycle
-    running = bool(cycle and cycle.state == ProvisioningCycle.State.RUNNING)
-    if cycle is None:
-        cycle_line = "Initial cycle not run."
-    elif running:
-        cycle_line = f"{cycle.get_kind_display()} cycle running."
-    elif cycle.state == ProvisioningCycle.State.QUARANTINED:
-        cycle_line = f"{cycle.get_kind_display()} cycle stopped: provisioning is in quarantine."
-    elif cycle.state == ProvisioningCycle.State.FAILED:
-        cycle_line = f"{cycle.get_kind_display()} cycle failed."
-    else:
-        cycle_line = f"{cycle.get_kind_display()} cycle completed."
-    pending = job.status == ProvisioningJob.Status.ON and (
-        state.code == ProvisioningJobState.Code.NOT_RUN
-        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
-    )
-    totals = figures.totals
-
-    def total(action: str) -> int:
-        return sum(v for k, v in totals.items() if k == f"{action}.Success")
-
-    return {
-        "state": state,
-        "cycle": cycle,
-        "running": running,
-        "live": running or (pending and not state.is_quarantined),
-        "cycle_line": cycle_line,
-        "percent": cycle.progress_percent if cycle else 0,
-        "figures": figures,
-        "stats": [
-            ("Users and groups created", total("Create")),
-            ("Updated", total("Update")),
-            ("Disabled", total("Disable")),
-            ("Deleted", total("Delete")),
-            ("Skipped", sum(v for k, v in totals.items() if k.endswith(".Skipped"))),
-            ("Failed", sum(v for k, v in totals.items() if k.endswith(".Failure"))),
-        ],
-        "chart": cycles_chart_svg(figures.recent),
-        "can_start": job.is_configured and job.status != ProvisioningJob.Status.ON,
-        "can_stop": job.status == ProvisioningJob.Status.ON,
-    }
+    return provisioning_job_status(job=job)
 
 
 class CurrentStatusMixin:
@@ -1041,21 +1008,19 @@ class ProvisioningControlView(ApplicationMixin, View):
     """Start / Stop / Restart provisioning, Allow deletes."""
 
     def post(self, request, *args, **kwargs):
-        from provisioning.engine import control
-
         action = request.POST.get("action", "")
         handlers = {
-            "start": (control.provisioning_job_start, "Provisioning started."),
+            "start": (provisioning_job_start, "Provisioning started."),
             "stop": (
-                control.provisioning_job_stop,
+                provisioning_job_stop,
                 "Provisioning stopped. A cycle in progress completes first.",
             ),
             "restart": (
-                control.provisioning_job_restart,
+                provisioning_job_restart,
                 "Provisioning restarted: the next cycle is an initial cycle.",
             ),
             "allow_deletes": (
-                control.provisioning_job_allow_deletes,
+                provisioning_job_allow_deletes,
                 "Deletes were allowed; they are exported by the next cycle.",
             ),
         }
@@ -1094,8 +1059,6 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
     def get(self, request, *args, **kwargs):
         from django.http import HttpResponse
 
-        from provisioning.engine.logs import log_entries_csv, log_entries_json, log_entry_list
-
         download = request.GET.get("download")
         if download in ("csv", "json"):
             entries = log_entry_list(job=self.job, **self.filters())
@@ -1109,8 +1072,6 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
         return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.logs import log_entry_list
-
         context = super().get_context_data(**kwargs)
         filters = self.filters()
         try:
@@ -1146,8 +1107,6 @@ class ProvisioningLogDetailView(ApplicationMixin, TemplateView):
     )
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.logs import log_entry_get
-
         context = super().get_context_data(**kwargs)
         entry = log_entry_get(job=self.job, change_id=kwargs["change_id"])
         if entry is None:
@@ -1167,8 +1126,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
     menu = "app-on-demand"
 
     def get_context_data(self, **kwargs):
-        from provisioning.engine.ondemand import MAX_GROUP_MEMBERS, group_provisioning_enabled
-
         context = super().get_context_data(**kwargs)
         search = self.request.GET.get("q", "").strip()
         groups_enabled = group_provisioning_enabled(self.job)
@@ -1207,8 +1164,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
             return None
 
     def post(self, request, *args, **kwargs):
-        from provisioning.engine.ondemand import provisioning_on_demand_run
-
         if not self.job.is_configured:
             messages.error(request, "Save admin credentials (Automatic mode) first.")
             return redirect(request.path)
@@ -1225,12 +1180,6 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(result=result, selected=user))
 
     def _post_group(self, request, group: DirectoryGroup):
-        from provisioning.engine.ondemand import (
-            MAX_GROUP_MEMBERS,
-            on_demand_group_members,
-            provisioning_on_demand_group_run,
-        )
-
         def pick(error: str = "", chosen: list[str] | None = None):
             return self.render_to_response(
                 self.get_context_data(

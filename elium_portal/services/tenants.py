@@ -55,11 +55,3 @@ def tenant_admin_ensure(*, tenant: Tenant, username: str, password: str) -> tupl
         user = User.objects.create_user(username=username, password=password)
         Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.ADMIN)
     return user, True
-
-
-def membership_add(*, tenant: Tenant, user, role: str = Membership.Role.MEMBER) -> Membership:
-    """Add ``user`` to ``tenant`` with ``role`` (or change their role). Idempotent."""
-    membership, _ = Membership.objects.update_or_create(
-        tenant=tenant, user=user, defaults={"role": role}
-    )
-    return membership

@@ -15,6 +15,10 @@ holds the job's advisory lock, so the dead one is certainly gone) resumes that c
 same change window, skipping objects it already finished (``ConnectorObject.last_cycle_id``).
 An object whose POST reached the target but whose outcome was never persisted is found again
 by the matching query, linked and diffed — never created twice.
+
+This module runs the phases; what a chunk loads is in :mod:`.works`, what it writes in
+:mod:`.store`, the per-object requests in :mod:`.sync` and :mod:`.references`, the job's
+state and lock in :mod:`.state`.
 """
 
 from __future__ import annotations
@@ -24,46 +28,50 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from provisioning.crypto import SecretUnavailableError, secret_decrypt
-from provisioning.defaults import directory_product_name
+from provisioning.crypto import SecretUnavailableError
 from provisioning.engine.changes import change_horizon, changed_objects
 from provisioning.engine.evaluate import CompiledMapping, job_fingerprint, job_mappings
-from provisioning.engine.paths import MANAGER_PATH
 from provisioning.engine.quarantine import (
     Reason,
     escrow_quarantine_reason,
     quarantine_enter,
     quarantine_lift,
 )
-from provisioning.engine.scim_client import ScimClient, recommendation_for
+from provisioning.engine.references import ManagerWork, sync_manager, sync_members
+from provisioning.engine.scim_client import Purpose, scim_client_for
+from provisioning.engine.state import job_lock, job_state, provisioning_job_reset
+from provisioning.engine.store import (
+    log_entry,
+    persist_outcomes,
+    source_system_name,
+    target_system_name,
+)
 from provisioning.engine.sync import (
-    ACTIVE,
-    DISABLED,
-    Link,
-    ManagerWork,
-    MembersWork,
     Outcome,
     SyncContext,
-    Work,
     deprovision,
     step,
-    sync_manager,
-    sync_members,
     sync_object,
 )
+from provisioning.engine.works import (
+    batches,
+    group_candidates,
+    group_works,
+    keyset,
+    manager_works,
+    members_works,
+    orphans,
+    user_candidates,
+    user_works,
+)
 from provisioning.models import (
-    AppRoleAssignment,
     ConnectorObject,
-    DirectoryGroup,
     DirectoryGroupMember,
     DirectoryUser,
     ProvisioningCycle,
@@ -72,21 +80,13 @@ from provisioning.models import (
     ProvisioningLogEntry,
 )
 from provisioning.outbound import DestinationRefusedError
-from provisioning.scoping import evaluate_scoping
 
 logger = logging.getLogger(__name__)
 
-LOCK_NAMESPACE = 0x454C49  # "ELI": advisory-lock class id of provisioning jobs
-INITIATED_BY = "Azure AD Provisioning Service"
-LIVE_STATES = (ACTIVE, DISABLED)
-
 Kind = ProvisioningCycle.Kind
 State = ProvisioningCycle.State
+Status = ProvisioningLogEntry.Status
 ProgressCallback = Callable[[ProvisioningCycle], None]
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 
 class CycleAborted(Exception):
@@ -95,319 +95,6 @@ class CycleAborted(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome.reason)
         self.outcome = outcome
-
-
-@contextmanager
-def job_lock(job: ProvisioningJob) -> Iterator[bool]:
-    """A session-level PostgreSQL advisory lock on the job: at most one cycle of a job runs at
-    a time across every worker on every machine. Released when the block ends, or by
-    PostgreSQL when the holder's connection dies with its worker."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, job.pk])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, job.pk])
-
-
-def job_state(job: ProvisioningJob) -> ProvisioningJobState:
-    state, _ = ProvisioningJobState.objects.get_or_create(job=job)
-    return state
-
-
-def target_system_name(job: ProvisioningJob) -> str:
-    return job.application.name
-
-
-def source_system_name() -> str:
-    return directory_product_name()
-
-
-# -- loading work ---------------------------------------------------------------------------
-
-
-def _links(job: ProvisioningJob, object_type: str, ids: list[uuid.UUID]) -> dict:
-    return {
-        row.source_id: row
-        for row in ConnectorObject.objects.filter(
-            job=job, object_type=object_type, source_id__in=ids
-        )
-    }
-
-
-def _link_of(row: ConnectorObject | None) -> Link:
-    if row is None:
-        return Link()
-    return Link(target_id=row.target_id, target_state=row.target_state, exported=row.exported)
-
-
-def user_works(
-    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
-) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
-    """Import and scoping for a chunk of users (hard-deleted ones have ``source`` None)."""
-    application = job.application
-    users = {
-        user.object_id: user
-        for user in DirectoryUser.objects.filter(
-            directory_id=application.directory_id, object_id__in=ids
-        ).select_related("manager")
-    }
-    links = _links(job, "user", ids)
-    sync_all = job.scope == ProvisioningJob.Scope.ALL
-    assigned: set[uuid.UUID] = set()
-    via_group: set[uuid.UUID] = set()
-    if not sync_all:
-        assigned = set(
-            AppRoleAssignment.objects.filter(
-                application=application, principal_user__object_id__in=ids
-            ).values_list("principal_user__object_id", flat=True)
-        )
-        via_group = set(
-            DirectoryGroupMember.objects.filter(
-                member_user__object_id__in=ids,
-                group__app_assignments__application=application,
-            ).values_list("member_user__object_id", flat=True)
-        )
-    works = []
-    for object_id in ids:
-        user = users.get(object_id)
-        row = links.get(object_id)
-        if user is None:
-            if row is None:
-                continue  # not a user of this directory (a nested group id, say)
-            works.append(Work("user", object_id, row.display_name, None, link=_link_of(row)))
-            continue
-        is_assigned = sync_all or object_id in assigned or object_id in via_group
-        is_active = user.account_enabled and user.deleted_at is None
-        source = user.source_attributes()
-        scoping = evaluate_scoping(mapping.scoping_filters, source)
-        entitled = is_assigned and is_active and scoping.in_scope
-        source["IsSoftDeleted"] = "False" if entitled else "True"
-        if not is_assigned:
-            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
-        elif user.deleted_at is not None:
-            code, text = "NotEffectivelyEntitled", "The user is soft-deleted in the directory."
-        elif not user.account_enabled:
-            code, text = (
-                "NotEffectivelyEntitled",
-                "The user's account is disabled (accountEnabled false).",
-            )
-        elif not scoping.in_scope:
-            code, text = "NotInScope", "The user does not pass the mapping's scoping filters."
-        else:
-            code, text = "", ""
-        details = {
-            "IsActive": is_active,
-            "Assigned": object_id in assigned or object_id in via_group,
-            "ScopeSyncAll": sync_all,
-            "IsEffectivelyEntitledForProvisioning": is_assigned and is_active,
-            "IsInProvisioningScope": entitled,
-            "ScopeEvaluationResult": scoping.summary,
-            "ScopingClauses": [
-                {
-                    "filter": e.filter_title,
-                    "attribute": e.attribute,
-                    "operator": str(e.operator),
-                    "value": e.value,
-                    "actual": e.actual_value,
-                    "result": e.result,
-                    "reason": e.reason,
-                }
-                for e in scoping.explanations
-            ],
-        }
-        works.append(
-            Work(
-                "user",
-                object_id,
-                user.user_principal_name,
-                source,
-                entitled=entitled,
-                skip_code=code,
-                skip_text=text,
-                scope_details=details,
-                link=_link_of(row),
-            )
-        )
-    return works, links
-
-
-def group_works(
-    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
-) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
-    application = job.application
-    groups = {
-        group.object_id: group
-        for group in DirectoryGroup.objects.filter(
-            directory_id=application.directory_id, object_id__in=ids
-        )
-    }
-    links = _links(job, "group", ids)
-    sync_all = job.scope == ProvisioningJob.Scope.ALL
-    assigned = set(
-        AppRoleAssignment.objects.filter(
-            application=application, principal_group__object_id__in=ids
-        ).values_list("principal_group__object_id", flat=True)
-    )
-    works = []
-    for object_id in ids:
-        group = groups.get(object_id)
-        row = links.get(object_id)
-        if group is None:
-            if row is None:
-                continue
-            works.append(Work("group", object_id, row.display_name, None, link=_link_of(row)))
-            continue
-        is_assigned = sync_all or object_id in assigned
-        source = group.source_attributes()
-        scoping = evaluate_scoping(mapping.scoping_filters, source)
-        entitled = is_assigned and scoping.in_scope
-        if not is_assigned:
-            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
-        elif not scoping.in_scope:
-            code, text = "NotInScope", "The group does not pass the mapping's scoping filters."
-        else:
-            code, text = "", ""
-        works.append(
-            Work(
-                "group",
-                object_id,
-                group.display_name,
-                source,
-                entitled=entitled,
-                skip_code=code,
-                skip_text=text,
-                scope_details={
-                    "Assigned": object_id in assigned,
-                    "ScopeSyncAll": sync_all,
-                    "IsInProvisioningScope": entitled,
-                    "ScopeEvaluationResult": scoping.summary,
-                },
-                link=_link_of(row),
-            )
-        )
-    return works, links
-
-
-def _keyset(queryset, *, size: int, field: str = "object_id") -> Iterator[list]:
-    """Values of ``field`` in pages of ``size``, by primary key (flat memory)."""
-    last = 0
-    while True:
-        page = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", field)[:size])
-        if not page:
-            return
-        last = page[-1][0]
-        yield [value for _, value in page]
-
-
-def _batches(values: list, size: int) -> Iterator[list]:
-    for index in range(0, len(values), size):
-        yield values[index : index + size]
-
-
-def log_entry(job: ProvisioningJob, cycle_id: uuid.UUID | None, outcome: Outcome, **extra):
-    return ProvisioningLogEntry(
-        job=job,
-        cycle_id=cycle_id,
-        activity_at=outcome.started_at,
-        action=outcome.action or "Other",
-        status=outcome.status,
-        object_type=outcome.object_type,
-        source_id=str(outcome.source_id),
-        source_display=outcome.display[:256],
-        target_id=outcome.target_id,
-        target_display=outcome.display[:256],
-        source_system=source_system_name(),
-        target_system=target_system_name(job),
-        modified_properties=outcome.modified,
-        steps=outcome.steps,
-        error_code=outcome.error_code,
-        error_reason=outcome.reason,
-        error_recommendation=recommendation_for(outcome.error_code),
-        duration_ms=outcome.duration_ms,
-        **extra,
-    )
-
-
-def escrow_delay(attempts: int, interval_minutes: int) -> timedelta:
-    """Escrowed objects are retried "with gradually decreasing frequency": the next cycle
-    first, then after 1, 3, 7… intervals, at most daily."""
-    intervals = (2 ** max(attempts - 1, 0)) - 1
-    return min(timedelta(minutes=interval_minutes * intervals), timedelta(hours=24))
-
-
-def persist_outcomes(
-    *,
-    job: ProvisioningJob,
-    cycle_id: uuid.UUID | None,
-    outcomes: list[Outcome],
-    links: dict[uuid.UUID, ConnectorObject],
-    initiated_by: str = INITIATED_BY,
-) -> list[ProvisioningLogEntry]:
-    """Write a chunk's outcomes: upsert connector data store rows, bulk-insert log entries."""
-    now = timezone.now()
-    rows = []
-    for outcome in outcomes:
-        previous = links.get(outcome.source_id)
-        if previous is None and not (outcome.target_id or outcome.escrow or outcome.staged_action):
-            continue  # never provisioned and nothing to remember
-        attempts = (previous.escrow_attempts if previous else 0) + 1 if outcome.escrow else 0
-        rows.append(
-            ConnectorObject(
-                job=job,
-                object_type=outcome.object_type,
-                source_id=outcome.source_id,
-                display_name=outcome.display[:256],
-                target_id=outcome.target_id,
-                target_state=outcome.target_state,
-                exported=outcome.exported,
-                staged_action=outcome.staged_action,
-                needs_reference=outcome.needs_reference
-                or bool(previous and previous.needs_reference and outcome.phase == "export"),
-                last_cycle_id=cycle_id,
-                escrow_attempts=attempts,
-                escrow_next_attempt=(
-                    now + escrow_delay(attempts, job.cycle_interval_minutes) if attempts else None
-                ),
-                escrow_error_code=outcome.error_code if outcome.escrow else "",
-                escrow_error=outcome.reason[:4000] if outcome.escrow else "",
-            )
-        )
-    entries = [
-        log_entry(job, cycle_id, outcome, initiated_by=initiated_by)
-        for outcome in outcomes
-        if outcome.action
-    ]
-    with transaction.atomic():
-        if rows:
-            ConnectorObject.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["job", "object_type", "source_id"],
-                update_fields=[
-                    "display_name",
-                    "target_id",
-                    "target_state",
-                    "exported",
-                    "staged_action",
-                    "needs_reference",
-                    "last_cycle_id",
-                    "escrow_attempts",
-                    "escrow_next_attempt",
-                    "escrow_error_code",
-                    "escrow_error",
-                    "updated_at",
-                ],
-            )
-        if entries:
-            ProvisioningLogEntry.objects.bulk_create(entries, batch_size=500)
-    return entries
-
-
-# -- the cycle ------------------------------------------------------------------------------
 
 
 class CycleRunner:
@@ -425,8 +112,8 @@ class CycleRunner:
         self.directory = self.application.directory
         self.initiated_by = initiated_by
         self.progress = progress
-        self.chunk_size = int(_setting("PROVISIONING_CHUNK_SIZE", 200))
-        self.concurrency = int(_setting("PROVISIONING_CONCURRENCY", 8))
+        self.chunk_size = settings.PROVISIONING_CHUNK_SIZE
+        self.concurrency = settings.PROVISIONING_CONCURRENCY
         self.failures = 0
         self.reference_failures = 0
 
@@ -439,7 +126,7 @@ class CycleRunner:
             if not action:
                 continue
             counts[f"{action}.{item.status}"] += 1
-            if item.status == "Failure":
+            if item.status == Status.FAILURE:
                 if getattr(item, "phase", "") == "references":
                     self.reference_failures += 1
                 else:
@@ -545,24 +232,15 @@ class CycleRunner:
             )
             return
         try:
-            token = secret_decrypt(job.secret_token_encrypted)
+            client = scim_client_for(job, purpose=Purpose.CYCLE)
         except SecretUnavailableError as error:
             self._quarantine(Reason.QUARANTINE_EXCEPTION, str(error))
             return
-        try:
-            client = ScimClient(
-                tenant_url=job.tenant_url,
-                token=token,
-                timeout=float(_setting("PROVISIONING_HTTP_TIMEOUT", 30.0)),
-                max_concurrency=self.concurrency,
-                max_retry_after=float(_setting("PROVISIONING_MAX_RETRY_AFTER", 60.0)),
-            )
         except DestinationRefusedError as error:
             self._quarantine(
                 Reason.QUARANTINE_EXCEPTION, f"The Tenant URL cannot be called: {error}"
             )
             return
-        del token
         users = self.mappings.get("user")
         groups = self.mappings.get("group")
         group_enabled = bool(groups and groups.enabled and self.application.supports_groups)
@@ -603,12 +281,14 @@ class CycleRunner:
         if not state.is_quarantined:
             state.code = (
                 ProvisioningJobState.Code.ACTIVE
-                if ProvisioningJob.objects.filter(pk=job.pk, status="on").exists()
+                if ProvisioningJob.objects.filter(
+                    pk=job.pk, status=ProvisioningJob.Status.ON
+                ).exists()
                 else ProvisioningJobState.Code.PAUSED
             )
         state.next_cycle_at = timezone.now() + timedelta(minutes=job.cycle_interval_minutes)
         state.save()
-        failed = cycle.count(status="Failure")
+        failed = cycle.count(status=Status.FAILURE)
         self._finish(State.ENTRY_LEVEL_ERRORS if failed else State.SUCCEEDED)
         logger.info(
             "Provisioning cycle %s of job %s ended: %s", cycle.cycle_id, job.job_id, cycle.counts
@@ -622,7 +302,7 @@ class CycleRunner:
         state.successive_complete_failures += 1
         state.next_cycle_at = timezone.now() + timedelta(minutes=self.job.cycle_interval_minutes)
         state.save()
-        limit = int(_setting("PROVISIONING_COMPLETE_FAILURES_BEFORE_QUARANTINE", 3))
+        limit = settings.PROVISIONING_COMPLETE_FAILURES_BEFORE_QUARANTINE
         if state.successive_complete_failures >= limit:
             self._quarantine(Reason.QUARANTINE_EXCEPTION, probe.reason, probe.error_code)
             return
@@ -649,7 +329,7 @@ class CycleRunner:
                 due.filter(object_type="group").values_list("source_id", flat=True)
             )
             # Groups whose (provisioned) members changed need their member list recomputed.
-            for batch in _batches(sorted(changed_users), 2000):
+            for batch in batches(sorted(changed_users), 2000):
                 changed_groups.update(
                     DirectoryGroupMember.objects.filter(
                         group__directory=self.directory, member_user__object_id__in=batch
@@ -673,42 +353,6 @@ class CycleRunner:
         else:
             self._settle_reference_estimate("group", 0)
 
-    def _user_candidates(self):
-        job, application = self.job, self.application
-        users = DirectoryUser.objects.filter(directory=self.directory)
-        if job.scope == ProvisioningJob.Scope.ALL:
-            return users
-        assigned = AppRoleAssignment.objects.filter(
-            application=application, principal_user=OuterRef("pk")
-        )
-        via_group = DirectoryGroupMember.objects.filter(
-            member_user=OuterRef("pk"), group__app_assignments__application=application
-        )
-        known = ConnectorObject.objects.filter(
-            job=job, object_type="user", source_id=OuterRef("object_id")
-        )
-        return users.filter(Exists(assigned) | Exists(via_group) | Exists(known))
-
-    def _group_candidates(self):
-        job, application = self.job, self.application
-        groups = DirectoryGroup.objects.filter(directory=self.directory)
-        if job.scope == ProvisioningJob.Scope.ALL:
-            return groups
-        assigned = AppRoleAssignment.objects.filter(
-            application=application, principal_group=OuterRef("pk")
-        )
-        known = ConnectorObject.objects.filter(
-            job=job, object_type="group", source_id=OuterRef("object_id")
-        )
-        return groups.filter(Exists(assigned) | Exists(known))
-
-    def _orphans(self, object_type: str):
-        model = DirectoryUser if object_type == "user" else DirectoryGroup
-        present = model.objects.filter(directory=self.directory, object_id=OuterRef("source_id"))
-        return ConnectorObject.objects.filter(job=self.job, object_type=object_type).exclude(
-            Exists(present)
-        )
-
     def _estimate(self, user_ids, group_ids, with_groups: bool) -> int:
         """Objects the cycle will process, references included: the manager and member passes
         come last, and a total without them would hold the bar at 99% for half a cycle."""
@@ -718,12 +362,12 @@ class CycleRunner:
             managers = users.filter(manager__isnull=False).count()
             self._reference_estimate = {"user": managers, "group": groups}
             return len(user_ids) + groups + managers + groups
-        candidates = self._user_candidates()
-        total = candidates.count() + self._orphans("user").count()
+        candidates = user_candidates(self.job)
+        total = candidates.count() + orphans(self.job, "user").count()
         managers = candidates.filter(manager__isnull=False).count()
-        groups = self._group_candidates().count() if with_groups else 0
+        groups = group_candidates(self.job).count() if with_groups else 0
         if with_groups:
-            total += groups + self._orphans("group").count()
+            total += groups + orphans(self.job, "group").count()
         self._reference_estimate = {"user": managers, "group": groups}
         return total + managers + groups
 
@@ -734,11 +378,11 @@ class CycleRunner:
 
     def _id_chunks(self, object_type: str, ids: list[uuid.UUID] | None) -> Iterator[list]:
         if ids is not None:
-            yield from _batches(ids, self.chunk_size)
+            yield from batches(ids, self.chunk_size)
             return
-        candidates = self._user_candidates() if object_type == "user" else self._group_candidates()
-        yield from _keyset(candidates, size=self.chunk_size)
-        yield from _keyset(self._orphans(object_type), size=self.chunk_size, field="source_id")
+        candidates = (user_candidates if object_type == "user" else group_candidates)(self.job)
+        yield from keyset(candidates, size=self.chunk_size)
+        yield from keyset(orphans(self.job, object_type), size=self.chunk_size, field="source_id")
 
     def _phase_upsert(
         self, object_type: str, mapping: CompiledMapping, ids: list[uuid.UUID] | None
@@ -772,7 +416,7 @@ class CycleRunner:
             and count > job.deletion_threshold
             and not (state.allow_deletes)
         ):
-            for page in _keyset(staged, size=500, field="pk"):
+            for page in keyset(staged, size=500, field="pk"):
                 rows = ConnectorObject.objects.filter(pk__in=page)
                 entries = []
                 for row in rows:
@@ -782,7 +426,7 @@ class CycleRunner:
                         display=row.display_name,
                         target_id=row.target_id,
                         action="StagedDelete",
-                        status="Skipped",
+                        status=Status.SKIPPED,
                         error_code="TooManyDeletes",
                         reason=(
                             f"This {row.staged_action.lower()} was held back: {count} deletes "
@@ -793,7 +437,7 @@ class CycleRunner:
                             step(
                                 "EntrySynchronizationSkip",
                                 "Export",
-                                "Skipped",
+                                Status.SKIPPED,
                                 f"Staged action {row.staged_action}",
                                 {"StagedAction": row.staged_action},
                             )
@@ -811,7 +455,7 @@ class CycleRunner:
             )
             return False
         cycle.total += count
-        for page in _keyset(staged, size=self.chunk_size, field="pk"):
+        for page in keyset(staged, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
             links = {row.source_id: row for row in rows}
 
@@ -847,40 +491,9 @@ class CycleRunner:
         job = self.job
         pending = ConnectorObject.objects.filter(job=job, object_type="user", needs_reference=True)
         self._settle_reference_estimate("user", pending.count())
-        for page in _keyset(pending, size=self.chunk_size, field="pk"):
+        for page in keyset(pending, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
-            managers = dict(
-                DirectoryUser.objects.filter(
-                    directory=self.directory, object_id__in=[r.source_id for r in rows]
-                ).values_list("object_id", "manager__object_id")
-            )
-            targets = dict(
-                ConnectorObject.objects.filter(
-                    job=job,
-                    object_type="user",
-                    source_id__in=[m for m in managers.values() if m],
-                    target_state__in=LIVE_STATES,
-                )
-                .exclude(target_id="")
-                .values_list("source_id", "target_id")
-            )
-            works = []
-            for row in rows:
-                if row.target_state != ACTIVE or not row.target_id or row.source_id not in managers:
-                    continue
-                desired = targets.get(managers[row.source_id])
-                current = row.exported.get(MANAGER_PATH)
-                if desired != current:
-                    works.append(
-                        ManagerWork(
-                            row.source_id,
-                            row.display_name,
-                            row.target_id,
-                            current,
-                            desired,
-                            row.exported,
-                        )
-                    )
+            works = manager_works(job, rows)
             self._settle_reference_chunk(
                 "user", rows, self._execute(sync_manager, works), keep_staged=True
             )
@@ -909,7 +522,7 @@ class CycleRunner:
                     )
                 )
         for outcome in outcomes:
-            outcome.needs_reference = outcome.status == "Failure"
+            outcome.needs_reference = outcome.status == Status.FAILURE
             outcome.escrow = False
         self._persist_reference(outcomes, links)
         self._advance(len(rows), "references")
@@ -921,7 +534,7 @@ class CycleRunner:
                 outcome.staged_action = row.staged_action
                 if not outcome.target_state:
                     outcome.target_state = row.target_state
-                if outcome.status == "Failure":
+                if outcome.status == Status.FAILURE:
                     outcome.exported = row.exported
         self._persist(outcomes, links)
 
@@ -929,56 +542,9 @@ class CycleRunner:
         job = self.job
         pending = ConnectorObject.objects.filter(job=job, object_type="group", needs_reference=True)
         self._settle_reference_estimate("group", pending.count())
-        for page in _keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
+        for page in keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
-            works = []
-            for row in rows:
-                if row.target_state != ACTIVE or not row.target_id:
-                    continue
-                members = DirectoryGroupMember.objects.filter(
-                    group__directory=self.directory, group__object_id=row.source_id
-                )
-                user_members = members.filter(member_user__isnull=False).values(
-                    "member_user__object_id"
-                )
-                group_members = members.filter(member_group__isnull=False).values(
-                    "member_group__object_id"
-                )
-                desired = set(
-                    ConnectorObject.objects.filter(job=job, target_state__in=LIVE_STATES)
-                    .filter(
-                        Q(object_type="user", source_id__in=user_members)
-                        | Q(object_type="group", source_id__in=group_members)
-                    )
-                    .exclude(target_id="")
-                    .values_list("target_id", flat=True)
-                )
-                current = set(row.exported.get("members") or [])
-                add = sorted(desired - current)
-                gone = current - desired
-                remove = (
-                    sorted(
-                        ConnectorObject.objects.filter(
-                            job=job, target_id__in=gone, target_state__in=LIVE_STATES
-                        ).values_list("target_id", flat=True)
-                    )
-                    if gone
-                    else []
-                )
-                if add or remove:
-                    works.append(
-                        MembersWork(
-                            row.source_id,
-                            row.display_name,
-                            row.target_id,
-                            add,
-                            remove,
-                            row.exported,
-                            sorted(desired),
-                        )
-                    )
-                elif gone:
-                    row.exported = {**row.exported, "members": sorted(desired)}
+            works = members_works(job, rows)
             self._settle_reference_chunk(
                 "group", rows, self._execute(sync_members, works), keep_staged=False
             )
@@ -993,8 +559,6 @@ def provisioning_cycle_run(
 ) -> ProvisioningCycle | None:
     """Run one cycle of ``job`` now, in this process. Returns None when another worker is
     running the same job (the advisory lock is taken), else the cycle record."""
-    from provisioning.engine.control import provisioning_job_reset
-
     with job_lock(job) as acquired:
         if not acquired:
             logger.info("Job %s is already running elsewhere; skipped", job.job_id)

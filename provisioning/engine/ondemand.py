@@ -16,40 +16,34 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 
-from provisioning.crypto import SecretUnavailableError, secret_decrypt
-from provisioning.engine.cycle import (
-    LIVE_STATES,
-    group_works,
-    job_state,
-    persist_outcomes,
-    source_system_name,
-    target_system_name,
-    user_works,
-)
+from provisioning.crypto import SecretUnavailableError
 from provisioning.engine.evaluate import job_mappings
 from provisioning.engine.paths import MANAGER_PATH
-from provisioning.engine.scim_client import Dialect, ScimClient, recommendation_for
+from provisioning.engine.references import ManagerWork, MembersWork, sync_manager, sync_members
+from provisioning.engine.scim_client import Purpose, recommendation_for, scim_client_for
+from provisioning.engine.state import job_state
+from provisioning.engine.store import persist_outcomes, source_system_name, target_system_name
 from provisioning.engine.sync import (
     ACTIVE,
-    ManagerWork,
-    MembersWork,
+    LIVE_STATES,
     Outcome,
     SyncContext,
     deprovision,
-    sync_manager,
-    sync_members,
     sync_object,
 )
+from provisioning.engine.works import group_works, user_works
 from provisioning.models import (
     ConnectorObject,
     DirectoryGroup,
     DirectoryGroupMember,
     DirectoryUser,
     ProvisioningJob,
+    ProvisioningLogEntry,
 )
 from provisioning.outbound import DestinationRefusedError
 
 ON_DEMAND = "On-demand provisioning"
+Status = ProvisioningLogEntry.Status
 MAX_GROUP_MEMBERS = 5  # "When provisioning a group you can select 5 members at a time."
 
 
@@ -124,27 +118,24 @@ class OnDemandGroupResult:
         return "Group"
 
 
-def _client(job: ProvisioningJob) -> ScimClient:
-    token = secret_decrypt(job.secret_token_encrypted)
-    client = ScimClient(tenant_url=job.tenant_url, token=token, max_concurrency=2)
-    client.dialect = Dialect(flag2020=False)
-    return client
-
-
 def _connect(job: ProvisioningJob, steps: list[OnDemandStep], result, resource: str, attribute):
     """The client, after the random-GUID probe; None (and a failed "Test connection" step in
     ``steps``, the failure in ``result``) when the target cannot be used."""
     try:
-        client = _client(job)
+        client = scim_client_for(job, purpose=Purpose.ON_DEMAND)
     except (SecretUnavailableError, DestinationRefusedError) as error:
-        steps.append(OnDemandStep(0, "Test connection", "Failure", str(error)))
-        result.status, result.reason = "Failure", str(error)
+        steps.append(OnDemandStep(0, "Test connection", Status.FAILURE, str(error)))
+        result.status, result.reason = Status.FAILURE, str(error)
         return None
     probe = client.probe(resource, attribute)
     if not probe.ok:
         client.close()
-        steps.append(OnDemandStep(0, "Test connection", "Failure", probe.reason))
-        result.status, result.error_code, result.reason = "Failure", probe.error_code, probe.reason
+        steps.append(OnDemandStep(0, "Test connection", Status.FAILURE, probe.reason))
+        result.status, result.error_code, result.reason = (
+            Status.FAILURE,
+            probe.error_code,
+            probe.reason,
+        )
         result.recommendation = recommendation_for(probe.error_code)
         return None
     return client
@@ -214,12 +205,16 @@ def _provision_user(
                     outcome.exported,
                 ),
             )
-            if reference.status == "Success":
+            if reference.status == Status.SUCCESS:
                 outcome.exported = reference.exported
                 outcome.modified += reference.modified
                 outcome.steps += reference.steps
                 if outcome.action in (None, "Other"):
-                    outcome.action, outcome.status, outcome.error_code = "Update", "Success", ""
+                    outcome.action, outcome.status, outcome.error_code = (
+                        "Update",
+                        Status.SUCCESS,
+                        "",
+                    )
     outcome.needs_reference = False
     entries = persist_outcomes(
         job=job, cycle_id=None, outcomes=outcomes, links=links, initiated_by=ON_DEMAND
@@ -240,7 +235,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         OnDemandStep(
             1,
             f"Import {noun}",
-            "Success",
+            Status.SUCCESS,
             f"This step shows the {noun} retrieved from the source system and the properties "
             f"of the {noun} in the source system.",
             rows=[{"name": k, "value": v} for k, v in source.items() if v is not None],
@@ -278,7 +273,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         OnDemandStep(
             2,
             f"Determine if {noun} is in scope",
-            "Success" if work.entitled else "Skipped",
+            Status.SUCCESS if work.entitled else Status.SKIPPED,
             scope_text,
             {"SkipReason": work.skip_code} if work.skip_code else {},
             scope_rows,
@@ -291,7 +286,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
             OnDemandStep(
                 3,
                 f"Match {noun} between source and target system",
-                (match or {}).get("status", "Success"),
+                (match or {}).get("status", Status.SUCCESS),
                 (match or {}).get("description", ""),
                 (match or {}).get("details", {}),
             )
@@ -302,9 +297,9 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
         "Disable": "was disabled in",
         "Delete": "was deleted in",
     }.get(outcome.action or "", "was skipped for")
-    if outcome.status == "Failure":
+    if outcome.status == Status.FAILURE:
         description = outcome.reason
-    elif outcome.status == "Skipped":
+    elif outcome.status == Status.SKIPPED:
         description = outcome.reason or f"{capitalized} '{work.display}' {verb} the target."
     else:
         description = f"{capitalized} '{work.display}' {verb} {target}"
@@ -414,8 +409,8 @@ def provisioning_on_demand_group_run(
     change_id = entries[0].change_id if entries else None
     _explain(result, work, outcome, change_id, target, noun="group")
     result.steps.append(members_step)
-    if members_step.status == "Failure" and result.status != "Failure":
-        result.status = "Failure"
+    if members_step.status == Status.FAILURE and result.status != Status.FAILURE:
+        result.status = Status.FAILURE
     return result
 
 
@@ -438,7 +433,7 @@ def _add_members(
         return OnDemandStep(
             5,
             title,
-            "Skipped",
+            Status.SKIPPED,
             f"The group '{work.display}' is not provisioned, so no member was added.",
             rows=rows,
         )
@@ -448,7 +443,7 @@ def _add_members(
         return OnDemandStep(
             5,
             title,
-            "Success" if wanted else "Skipped",
+            Status.SUCCESS if wanted else Status.SKIPPED,
             f"No member to add: {len(wanted)} selected member(s) already in the group."
             if wanted
             else "None of the selected members is provisioned.",
@@ -467,21 +462,21 @@ def _add_members(
         ),
     )
     outcome.steps += reference.steps
-    if reference.status != "Success":
+    if reference.status != Status.SUCCESS:
         outcome.status, outcome.error_code, outcome.reason = (
-            "Failure",
+            Status.FAILURE,
             reference.error_code,
             reference.reason,
         )
         if outcome.action in (None, "Other"):
             outcome.action = "Update"
-        return OnDemandStep(5, title, "Failure", reference.reason, rows=rows)
+        return OnDemandStep(5, title, Status.FAILURE, reference.reason, rows=rows)
     outcome.exported = reference.exported
     outcome.modified += reference.modified
     if outcome.action in (None, "Other"):
         outcome.action, outcome.status, outcome.error_code, outcome.reason = (
             "Update",
-            "Success",
+            Status.SUCCESS,
             "",
             "",
         )
@@ -490,7 +485,7 @@ def _add_members(
     return OnDemandStep(
         5,
         title,
-        "Success",
+        Status.SUCCESS,
         f"Added {len(add)} member(s) to the group '{work.display}' in {ctx.target_system}",
         {"added": add},
         rows,

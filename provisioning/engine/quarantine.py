@@ -15,8 +15,8 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.models import ConnectorObject, ProvisioningJob, ProvisioningJobState
-from provisioning.services.audit import Activity, provisioning_audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _notify(job: ProvisioningJob, state: ProvisioningJobState) -> None:
         )
     elif state.quarantine_next_attempt:
         body += f"Next attempt: {state.quarantine_next_attempt.isoformat()}\n"
-    sender = getattr(settings, "PROVISIONING_EMAIL_FROM", settings.DEFAULT_FROM_EMAIL)
+    sender = settings.PROVISIONING_EMAIL_FROM
     try:
         send_mail(subject, body, sender, [job.notification_email], fail_silently=False)
     except Exception:  # the notification must never break the cycle
@@ -132,10 +132,10 @@ def quarantine_lift(*, state: ProvisioningJobState) -> None:
 def escrow_quarantine_reason(*, escrowed: int, escrowed_reference: int, total: int) -> str | None:
     """Escrow thresholds (§3.8): evaluated from 5,000 failures; > 40 % of events or > 40,000
     failures (reference failures excluded), or > 60,000 failures in all."""
-    evaluate_from = getattr(settings, "PROVISIONING_ESCROW_EVALUATION_MIN", 5000)
-    proportion = getattr(settings, "PROVISIONING_ESCROW_PROPORTION", 0.40)
-    base = getattr(settings, "PROVISIONING_ESCROW_BASE_THRESHOLD", 40000)
-    all_failures = getattr(settings, "PROVISIONING_ESCROW_TOTAL_THRESHOLD", 60000)
+    evaluate_from = settings.PROVISIONING_ESCROW_EVALUATION_MIN
+    proportion = settings.PROVISIONING_ESCROW_PROPORTION
+    base = settings.PROVISIONING_ESCROW_BASE_THRESHOLD
+    all_failures = settings.PROVISIONING_ESCROW_TOTAL_THRESHOLD
     if escrowed + escrowed_reference > all_failures:
         return Reason.TOTAL_ESCROW
     if escrowed < evaluate_from:

@@ -1,6 +1,9 @@
 """The one outbound SCIM client of the provisioning service.
 
-Every request the engine sends goes through :class:`ScimClient`: explicit timeouts, a pooled
+Every request the provisioning service sends — cycles, provision on demand, Test Connection —
+goes through a :class:`ScimClient` built by :func:`scim_client_for`, which reads the job and
+the settings (dialect, timeouts, concurrency, User-Agent, the SSRF guard of
+:mod:`provisioning.outbound`). The client has explicit timeouts, a pooled
 keep-alive connection set shared by the worker threads of a cycle, at most ``max_concurrency``
 requests in flight, 429 answered by waiting ``Retry-After`` and trying again, and every
 response classified into the error codes Entra writes in its provisioning logs
@@ -27,11 +30,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx
+from django.conf import settings
 
+from provisioning.crypto import secret_decrypt
+from provisioning.models import ProvisioningJob
 from provisioning.outbound import destination_check
 
 logger = logging.getLogger(__name__)
@@ -40,6 +47,7 @@ SCIM_MEDIA_TYPE = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 FLAG_2020 = "aadOptscim062020"
+USER_AGENT = "Elium-Portal-Provisioning/1.0"
 
 # Entra's provisioning-log error codes (entra-scim-behaviour.md §1.6).
 CONFLICT = "EntryConflict"
@@ -56,6 +64,10 @@ INVALID_ANCHOR = "InvalidAnchor"
 MULTIPLE_ENTRIES = "SystemForCrossDomainIdentityManagementMultipleEntriesInResponse"
 INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
 DUPLICATE_TARGET_ENTRIES = "DuplicateTargetEntries"
+# Test Connection's code when the credentials could not be checked at all.
+CREDENTIAL_VALIDATION_UNAVAILABLE = (
+    "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable"
+)
 
 RECOMMENDATIONS: dict[str, str] = {
     CONFLICT: "Another object in the target already holds a value that must be unique. Make the "
@@ -102,9 +114,22 @@ class Dialect:
         return value if self.flag2020 else ("True" if value else "False")
 
 
+def unexpected_response(
+    *, url: object, method: str, status: object, content: str, why: str = ""
+) -> str:
+    """Entra's wording for an answer it did not expect (the provisioning logs, Test
+    Connection)."""
+    return (
+        "We received this unexpected response from your application: Received response from "
+        f"Web resource. Resource: {url} Operation: {method} Response Status Code: {status} "
+        f"Response Content: {content} {why}"
+    ).rstrip()
+
+
 @dataclass
 class ScimResult:
-    """One exchange with the target, classified."""
+    """One exchange with the target, classified. ``response`` is the raw answer (None when none
+    arrived), for callers that judge it by stricter rules (Test Connection)."""
 
     method: str
     url: str
@@ -117,6 +142,7 @@ class ScimResult:
     duration_ms: int = 0
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    response: httpx.Response | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -175,16 +201,19 @@ class ScimClient:
         max_concurrency: int = 8,
         max_rate_limit_retries: int = 3,
         max_retry_after: float = 60.0,
+        dialect: Dialect | None = None,
         check_destination: bool = True,
     ) -> None:
         self.base_url, self.dialect = split_tenant_url(tenant_url)
+        if dialect is not None:
+            self.dialect = dialect
         if check_destination:
             destination_check(self.base_url)
         self._token = token
         self.max_rate_limit_retries = max_rate_limit_retries
         self.max_retry_after = max_retry_after
         self.timeout = timeout
-        headers = {"Accept": SCIM_MEDIA_TYPE, "User-Agent": "Elium-Portal-Provisioning/1.0"}
+        headers = {"Accept": SCIM_MEDIA_TYPE, "User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
@@ -288,7 +317,7 @@ class ScimClient:
                 body = response.json()
             except ValueError:
                 body = None
-        result = ScimResult(method, url, status, body=body)
+        result = ScimResult(method, url, status, body=body, response=response)
         if 200 <= status < 300:
             if want and status != 204 and not isinstance(body, dict):
                 return self._fail(result, response, INCOMPATIBLE, "The response is not SCIM JSON.")
@@ -345,11 +374,13 @@ class ScimClient:
         result.error_code = code
         result.retryable = retryable
         result.fatal = fatal
-        result.reason = (
-            "We received this unexpected response from your application: Received response from "
-            f"Web resource. Resource: {result.url} Operation: {result.method} Response Status "
-            f"Code: {phrase or response.status_code} Response Content: {content} {why}"
-        ).rstrip()
+        result.reason = unexpected_response(
+            url=result.url,
+            method=result.method,
+            status=phrase or response.status_code,
+            content=content,
+            why=why,
+        )
         return result
 
     # -- the requests Entra sends ------------------------------------------------------------
@@ -383,3 +414,62 @@ class ScimClient:
 
     def delete(self, resource: str, target_id: str) -> ScimResult:
         return self.request("DELETE", f"/{resource}/{target_id}", want_body=False)
+
+
+# -- the one factory --------------------------------------------------------------------------
+
+
+class Purpose(StrEnum):
+    """What a client is built for; each gets the settings Entra's service uses for it."""
+
+    CYCLE = "cycle"
+    ON_DEMAND = "on_demand"
+    TEST_CONNECTION = "test_connection"
+
+
+TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
+ON_DEMAND_CONCURRENCY = 2  # one object (or a group and five members), one request at a time
+
+
+def scim_client_for(
+    job: ProvisioningJob,
+    *,
+    tenant_url: str | None = None,
+    token: str | None = None,
+    purpose: Purpose = Purpose.CYCLE,
+) -> ScimClient:
+    """The client for ``job``: its Tenant URL and decrypted Secret Token unless given (Test
+    Connection passes what was typed). Raises ``SecretUnavailableError`` when the stored token
+    cannot be decrypted and ``DestinationRefusedError`` when the URL may not be called.
+
+    * a cycle: ``PROVISIONING_HTTP_TIMEOUT``, ``PROVISIONING_CONCURRENCY`` requests in flight,
+      429s retried after ``Retry-After`` (at most ``PROVISIONING_MAX_RETRY_AFTER``), the dialect
+      the Tenant URL selects;
+    * on demand: the same timeouts, two requests in flight, and always the default dialect
+      (``aadOptscim062020`` does not apply to provisioning on demand, as documented);
+    * Test Connection: one request at a time, 5 seconds, a 429 is an answer (no retry).
+    """
+    url = job.tenant_url if tenant_url is None else tenant_url
+    if token is None:
+        token = secret_decrypt(job.secret_token_encrypted)
+    if purpose == Purpose.TEST_CONNECTION:
+        return ScimClient(
+            tenant_url=url,
+            token=token,
+            timeout=TEST_CONNECTION_TIMEOUT_SECONDS,
+            connect_timeout=TEST_CONNECTION_TIMEOUT_SECONDS,
+            max_concurrency=1,
+            max_rate_limit_retries=0,
+        )
+    return ScimClient(
+        tenant_url=url,
+        token=token,
+        timeout=settings.PROVISIONING_HTTP_TIMEOUT,
+        max_concurrency=(
+            ON_DEMAND_CONCURRENCY
+            if purpose == Purpose.ON_DEMAND
+            else settings.PROVISIONING_CONCURRENCY
+        ),
+        max_retry_after=settings.PROVISIONING_MAX_RETRY_AFTER,
+        dialect=Dialect(flag2020=False) if purpose == Purpose.ON_DEMAND else None,
+    )

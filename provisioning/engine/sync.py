@@ -2,12 +2,12 @@
 (entra-scim-behaviour.md §1.2–1.5, §3.5).
 
 Everything here is plain data in, plain data out, plus HTTP through the shared
-:class:`~provisioning.engine.scim_client.ScimClient`; no ORM. The cycle prepares a
+:class:`~provisioning.engine.scim_client.ScimClient`; no ORM query. The cycle prepares a
 :class:`Work` per object in the main thread, runs :func:`sync_object` for a chunk of objects in
 worker threads, then persists the :class:`Outcome` of each (connector data store, log entry)
 in one go. Deprovisioning (disable, delete) is decided here but carried out later by
 :func:`deprovision`, so a cycle can count its deletes before it makes any (accidental deletion
-prevention, §3.7).
+prevention, §3.7). The reference passes (manager, group members) are in :mod:`.references`.
 """
 
 from __future__ import annotations
@@ -46,11 +46,14 @@ from provisioning.engine.scim_client import (
     ScimResult,
     recommendation_for,
 )
+from provisioning.models import ProvisioningLogEntry
 
 ACTIVE = "active"
 DISABLED = "disabled"
 DELETED = "deleted"
-MEMBER_BATCH = 100
+LIVE_STATES = (ACTIVE, DISABLED)
+
+Status = ProvisioningLogEntry.Status
 
 
 @dataclass
@@ -111,7 +114,7 @@ class Outcome:
     target_state: str = ""
     exported: dict[str, Any] = field(default_factory=dict)
     action: str | None = None
-    status: str = "Success"
+    status: str = Status.SUCCESS
     staged_action: str = ""
     needs_reference: bool = False
     error_code: str = ""
@@ -153,8 +156,11 @@ def _start(work: Work) -> Outcome:
     )
 
 
-def _fail(out: Outcome, result: ScimResult | None, *, code: str = "", reason: str = "") -> Outcome:
-    out.status = "Failure"
+def mark_failed(
+    out: Outcome, result: ScimResult | None, *, code: str = "", reason: str = ""
+) -> Outcome:
+    """Record a failure: escrowed for a later cycle unless the whole cycle must stop."""
+    out.status = Status.FAILURE
     out.error_code = code or (result.error_code if result else "")
     out.reason = reason or (result.reason if result else "")
     out.fatal = bool(result and result.fatal)
@@ -166,11 +172,11 @@ def _fail(out: Outcome, result: ScimResult | None, *, code: str = "", reason: st
 
 def _skip(out: Outcome, code: str, reason: str, action: str = "Other") -> Outcome:
     out.action = action
-    out.status = "Skipped"
+    out.status = Status.SKIPPED
     out.error_code = code
     out.reason = reason
     out.steps.append(
-        step("EntrySynchronizationSkip", "Export", "Skipped", reason, {"SkipReason": code})
+        step("EntrySynchronizationSkip", "Export", Status.SKIPPED, reason, {"SkipReason": code})
     )
     return out
 
@@ -215,21 +221,21 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                 step(
                     "EntryImport",
                     "Matching",
-                    "Success",
+                    Status.SUCCESS,
                     f"Retrieved the linked {work.noun} {link.target_id} from {ctx.target_system}",
                     {"id": link.target_id},
                 )
             )
             return result.body, False
         if result.error_code != INVALID_ANCHOR:
-            out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
-            _fail(out, result)
+            out.steps.append(step("EntryImport", "Matching", Status.FAILURE, result.reason))
+            mark_failed(out, result)
             return None, True
         out.steps.append(
             step(
                 "EntryImport",
                 "Matching",
-                "Warning",
+                Status.WARNING,
                 f"The linked {work.noun} {link.target_id} no longer exists in "
                 f"{ctx.target_system} (InvalidAnchor); matching again.",
             )
@@ -247,8 +253,8 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
     for attribute, value in pairs:
         result = client.query(work.resource, attribute, value)
         if not result.ok:
-            out.steps.append(step("EntryImport", "Matching", "Failure", result.reason))
-            _fail(out, result)
+            out.steps.append(step("EntryImport", "Matching", Status.FAILURE, result.reason))
+            mark_failed(out, result)
             return None, True
         resources = result.resources
         if len(resources) > 1:
@@ -256,12 +262,12 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
                 step(
                     "EntryImport",
                     "Matching",
-                    "Failure",
+                    Status.FAILURE,
                     f"{len(resources)} objects in {ctx.target_system} have {attribute} "
                     f"eq {value!r}.",
                 )
             )
-            _fail(
+            mark_failed(
                 out,
                 None,
                 code=DUPLICATE_TARGET_ENTRIES,
@@ -271,13 +277,13 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
         if resources:
             target = resources[0]
             if not target.get("id"):
-                _fail(out, None, code=INCOMPATIBLE, reason="The matched resource has no id.")
+                mark_failed(out, None, code=INCOMPATIBLE, reason="The matched resource has no id.")
                 return None, True
             out.steps.append(
                 step(
                     "EntryImport",
                     "Matching",
-                    "Success",
+                    Status.SUCCESS,
                     f"Matched {work.noun} {work.display} with {target['id']} in "
                     f"{ctx.target_system} using {attribute}",
                     {"matchingAttribute": attribute, "value": value, "id": target["id"]},
@@ -288,7 +294,7 @@ def _match(ctx: SyncContext, work: Work, out: Outcome) -> tuple[dict | None, boo
         step(
             "EntryImport",
             "Matching",
-            "Success",
+            Status.SUCCESS,
             f"No {work.noun} in {ctx.target_system} matches "
             + ", ".join(f"{a} eq {v!r}" for a, v in pairs),
             {"matchingAttributes": [a for a, _ in pairs]},
@@ -302,7 +308,7 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         values = evaluate_mapping(ctx.mapping, work.source or {}, creating=True)
     except MappingEvaluationError as error:
         out.action = "Create"
-        return _fail(out, None, code="ExpressionEvaluationError", reason=str(error))
+        return mark_failed(out, None, code="ExpressionEvaluationError", reason=str(error))
     if work.object_type == "user":
         schemas = [CORE_USER, ENTERPRISE]
     else:
@@ -312,11 +318,11 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
     out.action = "Create"
     result = ctx.client.create(work.resource, body)
     if not result.ok:
-        out.steps.append(step("EntryExportAdd", "Export", "Failure", result.reason))
-        return _fail(out, result)
+        out.steps.append(step("EntryExportAdd", "Export", Status.FAILURE, result.reason))
+        return mark_failed(out, result)
     target_id = result.body.get("id") if isinstance(result.body, dict) else None
     if not target_id:
-        return _fail(out, None, code=INCOMPATIBLE, reason="The created resource has no id.")
+        return mark_failed(out, None, code=INCOMPATIBLE, reason="The created resource has no id.")
     out.target_id = str(target_id)
     out.target_state = ACTIVE
     out.exported = _exported(values)
@@ -332,7 +338,7 @@ def _create(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntryExportAdd",
             "Export",
-            "Success",
+            Status.SUCCESS,
             f"{work.noun} '{work.display}' was created in {ctx.target_system}",
             {"id": out.target_id},
         )
@@ -347,7 +353,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
         desired = evaluate_mapping(ctx.mapping, work.source or {}, creating=False)
     except MappingEvaluationError as error:
         out.action = "Update"
-        return _fail(out, None, code="ExpressionEvaluationError", reason=str(error))
+        return mark_failed(out, None, code="ExpressionEvaluationError", reason=str(error))
     changes = []
     for path, value in desired.items():
         old = read_value(target, path)
@@ -377,8 +383,8 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
     out.action = "Update"
     result = ctx.client.patch(work.resource, out.target_id, build_patch(ctx.dialect, changes))
     if not result.ok:
-        out.steps.append(step("EntryExportUpdate", "Export", "Failure", result.reason))
-        return _fail(out, result)
+        out.steps.append(step("EntryExportUpdate", "Export", Status.FAILURE, result.reason))
+        return mark_failed(out, result)
     out.exported = exported
     new_active = desired.get("active", active)
     out.target_state = DISABLED if normalize(new_active) == "False" else ACTIVE
@@ -390,7 +396,7 @@ def _update(ctx: SyncContext, work: Work, out: Outcome, target: dict) -> Outcome
         step(
             "EntryExportUpdate",
             "Export",
-            "Success",
+            Status.SUCCESS,
             f"{work.noun} '{work.display}' was updated in {ctx.target_system}",
             {"id": out.target_id, "modified": [path for path, _, _ in changes]},
         )
@@ -415,7 +421,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
             step(
                 "EntryImport",
                 "Import",
-                "Success",
+                Status.SUCCESS,
                 f"The {work.noun} was permanently deleted in {ctx.source_system}",
             )
         )
@@ -426,7 +432,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntryImport",
             "Import",
-            "Success",
+            Status.SUCCESS,
             f"Retrieved {work.display} from {ctx.source_system}",
             {k: v for k, v in work.source.items() if v is not None},
         )
@@ -435,7 +441,7 @@ def _sync(ctx: SyncContext, work: Work, out: Outcome) -> Outcome:
         step(
             "EntrySynchronizationScoping",
             "Scoping",
-            "Success" if work.entitled else "Skipped",
+            Status.SUCCESS if work.entitled else Status.SKIPPED,
             f"Determine if {work.noun} is in scope: "
             + ("in scope" if work.entitled else work.skip_text),
             work.scope_details,
@@ -513,8 +519,8 @@ def deprovision(
     if not result.ok:
         out.target_state = ACTIVE
         out.staged_action = kind
-        out.steps.append(step(step_name, "Export", "Failure", result.reason))
-        return _fail(out, result)
+        out.steps.append(step(step_name, "Export", Status.FAILURE, result.reason))
+        return mark_failed(out, result)
     out.target_state = new_state
     if kind == "Disable":
         out.modified = [{"displayName": "active", "oldValue": "True", "newValue": "False"}]
@@ -522,138 +528,10 @@ def deprovision(
     verb = "disabled" if kind == "Disable" else "deleted"
     out.steps.append(
         step(
-            step_name, "Export", "Success", f"{noun} '{display}' was {verb} in {ctx.target_system}"
-        )
-    )
-    return out
-
-
-# -- references ---------------------------------------------------------------------------------
-
-
-@dataclass
-class ManagerWork:
-    source_id: uuid.UUID
-    display: str
-    target_id: str
-    current: str | None
-    desired: str | None
-    exported: dict[str, Any]
-
-
-def sync_manager(ctx: SyncContext, work: ManagerWork) -> Outcome:
-    """Set, change or clear the manager: the manager's target id as a plain string (§1.3)."""
-    started = time.monotonic()
-    out = Outcome(
-        object_type="user",
-        source_id=work.source_id,
-        display=work.display,
-        target_id=work.target_id,
-        exported=dict(work.exported),
-        action="Update",
-        phase="references",
-    )
-    op = ctx.dialect.op("add" if work.current is None else "replace")
-    value = work.desired if work.desired is not None else ""
-    result = ctx.client.patch(
-        "Users", work.target_id, [{"op": op, "path": MANAGER_PATH, "value": value}]
-    )
-    out.duration_ms = int((time.monotonic() - started) * 1000)
-    if not result.ok:
-        out.steps.append(step("EntryReferenceResolution", "ReferenceResolution", "Failure", ""))
-        return _fail(out, result)
-    out.target_state = ACTIVE
-    out.exported[MANAGER_PATH] = work.desired
-    out.modified = [{"displayName": "manager", "oldValue": work.current, "newValue": work.desired}]
-    out.steps.append(
-        step(
-            "EntryReferenceResolution",
-            "ReferenceResolution",
-            "Success",
-            f"Resolved the manager of '{work.display}' to {work.desired or '(none)'}",
-        )
-    )
-    return out
-
-
-@dataclass
-class MembersWork:
-    source_id: uuid.UUID
-    display: str
-    target_id: str
-    add: list[str]
-    remove: list[str]
-    exported: dict[str, Any]
-    desired: list[str]
-
-
-def member_operations(dialect: Dialect, add: list[str], remove: list[str]) -> list[list[dict]]:
-    """PATCH bodies (lists of operations) for member changes, batched (§1.5)."""
-    bodies: list[list[dict]] = []
-    for index in range(0, len(add), MEMBER_BATCH):
-        batch = add[index : index + MEMBER_BATCH]
-        bodies.append(
-            [
-                {
-                    "op": dialect.op("add"),
-                    "path": "members",
-                    "value": [{"$ref": None, "value": member} for member in batch],
-                }
-            ]
-        )
-    for index in range(0, len(remove), MEMBER_BATCH):
-        batch = remove[index : index + MEMBER_BATCH]
-        if dialect.flag2020:
-            bodies.append(
-                [{"op": "remove", "path": f'members[value eq "{member}"]'} for member in batch]
-            )
-        else:
-            bodies.append(
-                [
-                    {
-                        "op": "Remove",
-                        "path": "members",
-                        "value": [{"value": member} for member in batch],
-                    }
-                ]
-            )
-    return bodies
-
-
-def sync_members(ctx: SyncContext, work: MembersWork) -> Outcome:
-    started = time.monotonic()
-    out = Outcome(
-        object_type="group",
-        source_id=work.source_id,
-        display=work.display,
-        target_id=work.target_id,
-        exported=dict(work.exported),
-        action="Update",
-        phase="references",
-    )
-    for operations in member_operations(ctx.dialect, work.add, work.remove):
-        result = ctx.client.patch("Groups", work.target_id, operations)
-        if not result.ok:
-            out.duration_ms = int((time.monotonic() - started) * 1000)
-            out.steps.append(
-                step("EntryReferenceResolution", "ReferenceResolution", "Failure", result.reason)
-            )
-            return _fail(out, result)
-    out.duration_ms = int((time.monotonic() - started) * 1000)
-    out.target_state = ACTIVE
-    out.exported["members"] = sorted(work.desired)
-    out.modified = []
-    if work.add:
-        out.modified.append({"displayName": "members", "oldValue": None, "newValue": work.add})
-    if work.remove:
-        out.modified.append({"displayName": "members", "oldValue": work.remove, "newValue": None})
-    out.steps.append(
-        step(
-            "EntryReferenceResolution",
-            "ReferenceResolution",
-            "Success",
-            f"Added {len(work.add)} and removed {len(work.remove)} members of "
-            f"'{work.display}' in {ctx.target_system}",
+            step_name,
+            "Export",
+            Status.SUCCESS,
+            f"{noun} '{display}' was {verb} in {ctx.target_system}",
         )
     )
     return out

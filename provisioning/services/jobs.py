@@ -1,4 +1,5 @@
-"""The Provisioning blade's Save, and Test Connection."""
+"""The Provisioning blade's Save and Test Connection, and the Current status toolbar: Start,
+Stop and Restart provisioning, Allow deletes."""
 
 from __future__ import annotations
 
@@ -6,30 +7,46 @@ import http
 import logging
 import uuid
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.crypto import SecretUnavailableError, secret_decrypt, secret_encrypt
-from provisioning.models import EnterpriseApplication, ObjectMapping, ProvisioningJob
-from provisioning.outbound import DestinationRefusedError, destination_check, tenant_url_problem
-from provisioning.services.audit import Activity, provisioning_audit_record
+from provisioning.engine.quarantine import quarantine_lift
+from provisioning.engine.scim_client import (
+    CREDENTIAL_VALIDATION_UNAVAILABLE,
+    INCOMPATIBLE,
+    LIST_RESPONSE,
+    Purpose,
+    ScimClient,
+    scim_client_for,
+    unexpected_response,
+)
+from provisioning.engine.state import job_state, provisioning_job_reset
+from provisioning.models import (
+    EnterpriseApplication,
+    ObjectMapping,
+    ProvisioningJob,
+    ProvisioningJobState,
+)
+from provisioning.outbound import DestinationRefusedError, tenant_url_problem
 from provisioning.services.mappings import object_mappings_reset
+from provisioning.tasks import cycle_defer
 
 logger = logging.getLogger(__name__)
 
-TEST_CONNECTION_TIMEOUT_SECONDS = 5.0
 SUCCESS_TEXT = "The supplied credentials are authorized to enable provisioning"
 FAILURE_TEXT = (
     "You appear to have entered invalid credentials. Please confirm you are using the correct "
     "information for an administrative account."
 )
-CODE_UNAVAILABLE = "SystemForCrossDomainIdentityManagementCredentialValidationUnavailable"
-CODE_INCOMPATIBLE = "SystemForCrossDomainIdentityManagementServiceIncompatible"
-SCIM_LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
+CODE_UNAVAILABLE = CREDENTIAL_VALIDATION_UNAVAILABLE
+CODE_INCOMPATIBLE = INCOMPATIBLE
 SETTINGS_FIELDS = (
     "mode",
     "tenant_url",
@@ -55,7 +72,7 @@ def provisioning_job_update(
     scope: str = ProvisioningJob.Scope.ASSIGNED,
     status: str = ProvisioningJob.Status.OFF,
     restore_default_mappings: bool = False,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> list[str]:
     """Save the Provisioning blade. A blank ``secret_token`` keeps the stored one. Returns the
     audit activities recorded (one per kind of change)."""
@@ -166,15 +183,8 @@ def _matching_attribute(job: ProvisioningJob, object_type: str, fallback: str) -
     return attribute or fallback
 
 
-def _endpoint(tenant_url: str, resource: str) -> str:
-    # Entra appends the resource to the path; query strings such as ?aadOptscim062020 are
-    # feature flags for Entra itself and are not sent on the wire here.
-    parts = urlsplit(tenant_url)
-    path = parts.path.rstrip("/") + "/" + resource
-    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-
-
 def _status_name(code: int) -> str:
+    # Test Connection names the status as http.HTTPStatus does, without spaces or hyphens.
     try:
         return http.HTTPStatus(code).phrase.replace(" ", "").replace("-", "")
     except ValueError:
@@ -189,39 +199,28 @@ class _ProbeFailed(Exception):
 
 
 def _unexpected(response: httpx.Response, why: str = "") -> str:
-    content = response.text[:1000]
-    text = (
-        "We received this unexpected response from your application: Received response from "
-        f"Web resource. Resource: {response.request.url} Operation: GET Response Status Code: "
-        f"{_status_name(response.status_code)} Response Content: {content}"
+    return unexpected_response(
+        url=response.request.url,
+        method="GET",
+        status=_status_name(response.status_code),
+        content=response.text[:1000],
+        why=why,
     )
-    return f"{text} {why}".rstrip()
 
 
-def _probe(client: httpx.Client, url: str, params: dict[str, str]) -> None:
-    try:
-        response = client.get(url, params=params)
-    except httpx.TimeoutException:
-        raise _ProbeFailed(
-            CODE_UNAVAILABLE,
-            f"An error occurred while sending the request. Resource: {url} Operation: GET "
-            f"The operation timed out after {TEST_CONNECTION_TIMEOUT_SECONDS:g} seconds.",
-        ) from None
-    except httpx.HTTPError as error:
-        raise _ProbeFailed(
-            CODE_UNAVAILABLE,
-            f"An error occurred while sending the request. Resource: {url} Operation: GET "
-            f"{type(error).__name__}: {error}",
-        ) from None
+def _probe(client: ScimClient, resource: str, attribute: str) -> None:
+    """Entra's Test Connection query; stricter than a cycle's: only a 200 with a ListResponse
+    that has ``totalResults`` passes."""
+    result = client.query(resource, attribute, str(uuid.uuid4()))
+    response = result.response
+    if response is None:  # no answer: the client's reason says why (timeout, connection)
+        raise _ProbeFailed(CODE_UNAVAILABLE, result.reason)
     if response.status_code != 200:
         raise _ProbeFailed(CODE_UNAVAILABLE, _unexpected(response))
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
+    body = result.body
     if (
         not isinstance(body, dict)
-        or SCIM_LIST_RESPONSE not in (body.get("schemas") or [])
+        or LIST_RESPONSE not in (body.get("schemas") or [])
         or not isinstance(body.get("totalResults"), int)
     ):
         raise _ProbeFailed(
@@ -257,38 +256,104 @@ def provisioning_job_test_connection(
     tenant_url = tenant_url.strip()
     if not tenant_url:
         return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
+    # The URL as typed (the client drops its query string and fragment), then the address.
     try:
-        destination_check(tenant_url)
+        if problem := tenant_url_problem(tenant_url):
+            raise DestinationRefusedError(problem)
+        client = scim_client_for(
+            job, tenant_url=tenant_url, token=token, purpose=Purpose.TEST_CONNECTION
+        )
     except DestinationRefusedError as error:
         return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {error}.")
 
-    headers = {"Accept": "application/scim+json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    probes = [
-        (
-            _endpoint(tenant_url, "Users"),
-            {"filter": f'{_matching_attribute(job, "user", "userName")} eq "{uuid.uuid4()}"'},
-        )
-    ]
+    probes = [("Users", _matching_attribute(job, "user", "userName"))]
     groups_enabled = ObjectMapping.objects.filter(
         job=job, object_type=ObjectMapping.ObjectType.GROUP, enabled=True
     ).exists()
     if application.supports_groups and groups_enabled:
-        attribute = _matching_attribute(job, "group", "displayName")
-        probes.append(
-            (
-                _endpoint(tenant_url, "Groups"),
-                {"excludedAttributes": "members", "filter": f'{attribute} eq "{uuid.uuid4()}"'},
-            )
-        )
+        probes.append(("Groups", _matching_attribute(job, "group", "displayName")))
     try:
-        with httpx.Client(
-            timeout=TEST_CONNECTION_TIMEOUT_SECONDS, headers=headers, follow_redirects=False
-        ) as client:
-            for url, params in probes:
-                _probe(client, url, params)
+        with client:
+            for resource, attribute in probes:
+                _probe(client, resource, attribute)
     except _ProbeFailed as failed:
         return failure(failed.code, failed.details)
     logger.info("Test connection for job %s succeeded", job.job_id)
     return ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT)
+
+
+# -- the Current status toolbar ---------------------------------------------------------------
+
+Code = ProvisioningJobState.Code
+
+
+def _enqueue(job: ProvisioningJob) -> None:
+    transaction.on_commit(lambda: cycle_defer(job_pk=job.pk))
+
+
+@transaction.atomic
+def provisioning_job_start(*, job: ProvisioningJob, actor: AbstractBaseUser | None = None) -> None:
+    """Start provisioning: status On and a cycle queued now."""
+    if not job.is_configured:
+        raise ValidationError(
+            "Configure Automatic provisioning with a Tenant URL before starting provisioning."
+        )
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.ON)
+    job.status = ProvisioningJob.Status.ON
+    state = job_state(job)
+    state.next_cycle_at = timezone.now()
+    if state.code in (Code.NOT_RUN, Code.PAUSED):
+        state.code = Code.ACTIVE
+    state.save()
+    provisioning_audit_record(application=job.application, activity=Activity.START, actor=actor)
+    _enqueue(job)
+
+
+@transaction.atomic
+def provisioning_job_stop(*, job: ProvisioningJob, actor: AbstractBaseUser | None = None) -> None:
+    """Stop provisioning: status Off; a running cycle completes, no new one starts."""
+    ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.OFF)
+    job.status = ProvisioningJob.Status.OFF
+    state = job_state(job)
+    if state.code == Code.ACTIVE:
+        state.code = Code.PAUSED
+        state.save(update_fields=["code", "updated_at"])
+    provisioning_audit_record(application=job.application, activity=Activity.STOP, actor=actor)
+
+
+@transaction.atomic
+def provisioning_job_restart(
+    *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
+) -> None:
+    """Restart provisioning: clear the state (see
+    :func:`~provisioning.engine.state.provisioning_job_reset`) and queue a new initial cycle
+    when provisioning is on."""
+    provisioning_job_reset(job=job)
+    provisioning_audit_record(application=job.application, activity=Activity.RESTART, actor=actor)
+    job.refresh_from_db(fields=["status"])
+    if job.status == ProvisioningJob.Status.ON:
+        _enqueue(job)
+
+
+@transaction.atomic
+def provisioning_job_allow_deletes(
+    *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
+) -> None:
+    """Allow deletes: lift the TooManyDeletes quarantine; the next cycle exports the staged
+    deletes and disables whatever their number."""
+    state = job_state(job)
+    if state.quarantine_reason != ProvisioningJobState.QuarantineReason.TOO_MANY_DELETES:
+        raise ValidationError("The job is not quarantined for too many deletes.")
+    quarantine_lift(state=state)
+    state.allow_deletes = True
+    state.next_cycle_at = timezone.now()
+    state.save()
+    provisioning_audit_record(
+        application=job.application,
+        activity=Activity.UPDATE_SETTINGS,
+        actor=actor,
+        details={"allow_deletes": True},
+    )
+    job.refresh_from_db(fields=["status"])
+    if job.status == ProvisioningJob.Status.ON:
+        _enqueue(job)

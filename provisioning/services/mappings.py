@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 
+from provisioning.audit import Activity, provisioning_audit_record
 from provisioning.defaults import TEMPLATE_MAPPINGS
 from provisioning.expressions import ExpressionSyntaxError, parse_expression
 from provisioning.models import AttributeMapping, ObjectMapping, ProvisioningJob
@@ -18,7 +20,6 @@ from provisioning.scoping import (
     filters_to_json,
     validate_filter,
 )
-from provisioning.services.audit import Activity, provisioning_audit_record
 
 MappingType = AttributeMapping.MappingType
 
@@ -53,7 +54,9 @@ def object_mappings_reset(*, job: ProvisioningJob) -> list[ObjectMapping]:
 
 
 @transaction.atomic
-def object_mappings_restore_defaults(*, job: ProvisioningJob, actor=None) -> list[ObjectMapping]:
+def object_mappings_restore_defaults(
+    *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
+) -> list[ObjectMapping]:
     """ "Restore default mappings": all mappings and scoping filters back to the template."""
     mappings = object_mappings_reset(job=job)
     provisioning_audit_record(
@@ -73,7 +76,7 @@ def object_mapping_update(
     action_create: bool,
     action_update: bool,
     action_delete: bool,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> list[str]:
     """Save the Attribute Mapping blade's Enabled toggle and Target Object Actions."""
     if mapping.object_type == ObjectMapping.ObjectType.USER and not enabled:
@@ -167,7 +170,7 @@ def attribute_mapping_save(
     default_value: str = "",
     matching_precedence: int = 0,
     apply: str = AttributeMapping.Apply.ALWAYS,
-    actor=None,
+    actor: AbstractBaseUser | None = None,
 ) -> AttributeMapping:
     """Create (``instance=None``, "Add New Mapping") or change one attribute mapping (the Edit
     Attribute dialog's Ok). Raises ``ValidationError`` with per-field messages."""
@@ -220,7 +223,9 @@ def attribute_mapping_save(
 
 
 @transaction.atomic
-def attribute_mapping_delete(*, attribute: AttributeMapping, actor=None) -> None:
+def attribute_mapping_delete(
+    *, attribute: AttributeMapping, actor: AbstractBaseUser | None = None
+) -> None:
     """Remove one attribute mapping (the table's Delete)."""
     mapping = attribute.object_mapping
     if mapping.object_type == ObjectMapping.ObjectType.USER and attribute.is_matching:
@@ -239,7 +244,10 @@ def attribute_mapping_delete(*, attribute: AttributeMapping, actor=None) -> None
 
 @transaction.atomic
 def object_mapping_scoping_filters_set(
-    *, mapping: ObjectMapping, filters: Sequence[ScopingFilter], actor=None
+    *,
+    mapping: ObjectMapping,
+    filters: Sequence[ScopingFilter],
+    actor: AbstractBaseUser | None = None,
 ) -> None:
     """Replace the Source Object Scope of a mapping. Each filter must validate."""
     problems = {}
@@ -263,7 +271,7 @@ def object_mapping_scoping_filters_set(
 
 
 def object_mapping_scoping_filter_add(
-    *, mapping: ObjectMapping, scoping_filter: ScopingFilter, actor=None
+    *, mapping: ObjectMapping, scoping_filter: ScopingFilter, actor: AbstractBaseUser | None = None
 ) -> None:
     filters = filters_from_json(mapping.scoping_filters)
     object_mapping_scoping_filters_set(
@@ -272,7 +280,11 @@ def object_mapping_scoping_filter_add(
 
 
 def object_mapping_scoping_filter_replace(
-    *, mapping: ObjectMapping, index: int, scoping_filter: ScopingFilter, actor=None
+    *,
+    mapping: ObjectMapping,
+    index: int,
+    scoping_filter: ScopingFilter,
+    actor: AbstractBaseUser | None = None,
 ) -> None:
     filters = filters_from_json(mapping.scoping_filters)
     if not 0 <= index < len(filters):
@@ -281,7 +293,9 @@ def object_mapping_scoping_filter_replace(
     object_mapping_scoping_filters_set(mapping=mapping, filters=filters, actor=actor)
 
 
-def object_mapping_scoping_filter_delete(*, mapping: ObjectMapping, index: int, actor=None) -> None:
+def object_mapping_scoping_filter_delete(
+    *, mapping: ObjectMapping, index: int, actor: AbstractBaseUser | None = None
+) -> None:
     filters = filters_from_json(mapping.scoping_filters)
     if not 0 <= index < len(filters):
         raise IndexError("no such scoping filter")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from provisioning.engine.control import provisioning_job_restart
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.models import (
     ConnectorObject,
@@ -16,6 +15,7 @@ from provisioning.models import (
 from provisioning.scoping import ScopingClause, ScopingFilter, ScopingOperator
 from provisioning.services import directory as directory_services
 from provisioning.services.applications import app_role_assignment_delete
+from provisioning.services.jobs import provisioning_job_restart
 from provisioning.services.mappings import attribute_mapping_save, object_mapping_scoping_filter_add
 from tests.factories import DirectoryGroupFactory, DirectoryUserFactory
 from tests.provisioning import engine_support

@@ -12,8 +12,8 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from provisioning.engine import cycle as cycle_module
-from provisioning.engine.control import provisioning_job_allow_deletes, provisioning_job_restart
-from provisioning.engine.cycle import job_state, provisioning_cycle_run
+from provisioning.engine.cycle import provisioning_cycle_run
+from provisioning.engine.state import job_state
 from provisioning.models import (
     ConnectorObject,
     ProvisioningCycle,
@@ -21,6 +21,7 @@ from provisioning.models import (
     ProvisioningLogEntry,
 )
 from provisioning.services.applications import app_role_assignment_delete
+from provisioning.services.jobs import provisioning_job_allow_deletes, provisioning_job_restart
 from tests.factories import DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import StubScim, assign, configure
 

@@ -15,13 +15,10 @@ from django.db import connection, connections
 from procrastinate.contrib.django import app as procrastinate_app
 
 from provisioning import tasks
-from provisioning.engine.control import (
-    jobs_due,
-    provisioning_job_start,
-    provisioning_job_stop,
-)
-from provisioning.engine.cycle import job_state
+from provisioning.engine.state import job_state
 from provisioning.models import ProvisioningCycle, ProvisioningJobState
+from provisioning.selectors import jobs_due
+from provisioning.services.jobs import provisioning_job_start, provisioning_job_stop
 from tests.factories import DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import StubScim, assign, configure
 

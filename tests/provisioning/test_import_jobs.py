@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from provisioning.models import DirectoryImportJob, DirectoryUser
-from provisioning.services.import_jobs import directory_import_job_run
+from provisioning.services.import_worker import directory_import_job_run
 from tests.factories import DirectoryFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,7 +81,7 @@ def test_progress_is_visible_while_the_import_transaction_is_open(settings):
     """The writer uses its own autocommit connection: another connection sees progress."""
     from django.db import connection
 
-    from provisioning.services.import_jobs import _ProgressWriter
+    from provisioning.services.import_worker import _ProgressWriter
 
     directory = DirectoryFactory()
     job = DirectoryImportJob.objects.create(directory=directory, filename="x.json", content="")

@@ -1,0 +1,337 @@
+"""What a cycle loads from PostgreSQL before it talks to the target: the candidates of a full
+pass and the objects gone from the directory (in keyset pages), import and scoping of a chunk
+of users or groups (:class:`~.sync.Work`), and the manager and member changes of the reference
+passes (:class:`~.references.ManagerWork`, :class:`~.references.MembersWork`)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from provisioning.engine.evaluate import CompiledMapping
+from provisioning.engine.paths import MANAGER_PATH
+from provisioning.engine.references import ManagerWork, MembersWork
+from provisioning.engine.sync import ACTIVE, LIVE_STATES, Link, Work
+from provisioning.models import (
+    AppRoleAssignment,
+    ConnectorObject,
+    DirectoryGroup,
+    DirectoryGroupMember,
+    DirectoryUser,
+    ProvisioningJob,
+)
+from provisioning.scoping import evaluate_scoping
+
+
+def _links(job: ProvisioningJob, object_type: str, ids: list[uuid.UUID]) -> dict:
+    return {
+        row.source_id: row
+        for row in ConnectorObject.objects.filter(
+            job=job, object_type=object_type, source_id__in=ids
+        )
+    }
+
+
+def _link_of(row: ConnectorObject | None) -> Link:
+    if row is None:
+        return Link()
+    return Link(target_id=row.target_id, target_state=row.target_state, exported=row.exported)
+
+
+def user_works(
+    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
+) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
+    """Import and scoping for a chunk of users (hard-deleted ones have ``source`` None)."""
+    application = job.application
+    users = {
+        user.object_id: user
+        for user in DirectoryUser.objects.filter(
+            directory_id=application.directory_id, object_id__in=ids
+        ).select_related("manager")
+    }
+    links = _links(job, "user", ids)
+    sync_all = job.scope == ProvisioningJob.Scope.ALL
+    assigned: set[uuid.UUID] = set()
+    via_group: set[uuid.UUID] = set()
+    if not sync_all:
+        assigned = set(
+            AppRoleAssignment.objects.filter(
+                application=application, principal_user__object_id__in=ids
+            ).values_list("principal_user__object_id", flat=True)
+        )
+        via_group = set(
+            DirectoryGroupMember.objects.filter(
+                member_user__object_id__in=ids,
+                group__app_assignments__application=application,
+            ).values_list("member_user__object_id", flat=True)
+        )
+    works = []
+    for object_id in ids:
+        user = users.get(object_id)
+        row = links.get(object_id)
+        if user is None:
+            if row is None:
+                continue  # not a user of this directory (a nested group id, say)
+            works.append(Work("user", object_id, row.display_name, None, link=_link_of(row)))
+            continue
+        is_assigned = sync_all or object_id in assigned or object_id in via_group
+        is_active = user.account_enabled and user.deleted_at is None
+        source = user.source_attributes()
+        scoping = evaluate_scoping(mapping.scoping_filters, source)
+        entitled = is_assigned and is_active and scoping.in_scope
+        source["IsSoftDeleted"] = "False" if entitled else "True"
+        if not is_assigned:
+            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
+        elif user.deleted_at is not None:
+            code, text = "NotEffectivelyEntitled", "The user is soft-deleted in the directory."
+        elif not user.account_enabled:
+            code, text = (
+                "NotEffectivelyEntitled",
+                "The user's account is disabled (accountEnabled false).",
+            )
+        elif not scoping.in_scope:
+            code, text = "NotInScope", "The user does not pass the mapping's scoping filters."
+        else:
+            code, text = "", ""
+        details = {
+            "IsActive": is_active,
+            "Assigned": object_id in assigned or object_id in via_group,
+            "ScopeSyncAll": sync_all,
+            "IsEffectivelyEntitledForProvisioning": is_assigned and is_active,
+            "IsInProvisioningScope": entitled,
+            "ScopeEvaluationResult": scoping.summary,
+            "ScopingClauses": [
+                {
+                    "filter": e.filter_title,
+                    "attribute": e.attribute,
+                    "operator": str(e.operator),
+                    "value": e.value,
+                    "actual": e.actual_value,
+                    "result": e.result,
+                    "reason": e.reason,
+                }
+                for e in scoping.explanations
+            ],
+        }
+        works.append(
+            Work(
+                "user",
+                object_id,
+                user.user_principal_name,
+                source,
+                entitled=entitled,
+                skip_code=code,
+                skip_text=text,
+                scope_details=details,
+                link=_link_of(row),
+            )
+        )
+    return works, links
+
+
+def group_works(
+    job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
+) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
+    application = job.application
+    groups = {
+        group.object_id: group
+        for group in DirectoryGroup.objects.filter(
+            directory_id=application.directory_id, object_id__in=ids
+        )
+    }
+    links = _links(job, "group", ids)
+    sync_all = job.scope == ProvisioningJob.Scope.ALL
+    assigned = set(
+        AppRoleAssignment.objects.filter(
+            application=application, principal_group__object_id__in=ids
+        ).values_list("principal_group__object_id", flat=True)
+    )
+    works = []
+    for object_id in ids:
+        group = groups.get(object_id)
+        row = links.get(object_id)
+        if group is None:
+            if row is None:
+                continue
+            works.append(Work("group", object_id, row.display_name, None, link=_link_of(row)))
+            continue
+        is_assigned = sync_all or object_id in assigned
+        source = group.source_attributes()
+        scoping = evaluate_scoping(mapping.scoping_filters, source)
+        entitled = is_assigned and scoping.in_scope
+        if not is_assigned:
+            code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
+        elif not scoping.in_scope:
+            code, text = "NotInScope", "The group does not pass the mapping's scoping filters."
+        else:
+            code, text = "", ""
+        works.append(
+            Work(
+                "group",
+                object_id,
+                group.display_name,
+                source,
+                entitled=entitled,
+                skip_code=code,
+                skip_text=text,
+                scope_details={
+                    "Assigned": object_id in assigned,
+                    "ScopeSyncAll": sync_all,
+                    "IsInProvisioningScope": entitled,
+                    "ScopeEvaluationResult": scoping.summary,
+                },
+                link=_link_of(row),
+            )
+        )
+    return works, links
+
+
+def keyset(queryset, *, size: int, field: str = "object_id") -> Iterator[list]:
+    """Values of ``field`` in pages of ``size``, by primary key (flat memory)."""
+    last = 0
+    while True:
+        page = list(queryset.filter(pk__gt=last).order_by("pk").values_list("pk", field)[:size])
+        if not page:
+            return
+        last = page[-1][0]
+        yield [value for _, value in page]
+
+
+def batches(values: list, size: int) -> Iterator[list]:
+    for index in range(0, len(values), size):
+        yield values[index : index + size]
+
+
+def user_candidates(job: ProvisioningJob) -> QuerySet[DirectoryUser]:
+    """The users a full pass looks at: every user (scope All), or those assigned, directly or
+    through a group, and those the job already knows."""
+    application = job.application
+    users = DirectoryUser.objects.filter(directory=application.directory)
+    if job.scope == ProvisioningJob.Scope.ALL:
+        return users
+    assigned = AppRoleAssignment.objects.filter(
+        application=application, principal_user=OuterRef("pk")
+    )
+    via_group = DirectoryGroupMember.objects.filter(
+        member_user=OuterRef("pk"), group__app_assignments__application=application
+    )
+    known = ConnectorObject.objects.filter(
+        job=job, object_type="user", source_id=OuterRef("object_id")
+    )
+    return users.filter(Exists(assigned) | Exists(via_group) | Exists(known))
+
+
+def group_candidates(job: ProvisioningJob) -> QuerySet[DirectoryGroup]:
+    """The groups a full pass looks at: every group (scope All), or those assigned and those
+    the job already knows."""
+    application = job.application
+    groups = DirectoryGroup.objects.filter(directory=application.directory)
+    if job.scope == ProvisioningJob.Scope.ALL:
+        return groups
+    assigned = AppRoleAssignment.objects.filter(
+        application=application, principal_group=OuterRef("pk")
+    )
+    known = ConnectorObject.objects.filter(
+        job=job, object_type="group", source_id=OuterRef("object_id")
+    )
+    return groups.filter(Exists(assigned) | Exists(known))
+
+
+def orphans(job: ProvisioningJob, object_type: str) -> QuerySet[ConnectorObject]:
+    """Objects the job knows that are gone from the directory (hard-deleted)."""
+    model = DirectoryUser if object_type == "user" else DirectoryGroup
+    present = model.objects.filter(
+        directory=job.application.directory, object_id=OuterRef("source_id")
+    )
+    return ConnectorObject.objects.filter(job=job, object_type=object_type).exclude(Exists(present))
+
+
+def manager_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[ManagerWork]:
+    """The manager pass for a page of linked users: those whose manager in the target is not
+    the (linked) manager the directory says."""
+    managers = dict(
+        DirectoryUser.objects.filter(
+            directory=job.application.directory, object_id__in=[r.source_id for r in rows]
+        ).values_list("object_id", "manager__object_id")
+    )
+    targets = dict(
+        ConnectorObject.objects.filter(
+            job=job,
+            object_type="user",
+            source_id__in=[m for m in managers.values() if m],
+            target_state__in=LIVE_STATES,
+        )
+        .exclude(target_id="")
+        .values_list("source_id", "target_id")
+    )
+    works = []
+    for row in rows:
+        if row.target_state != ACTIVE or not row.target_id or row.source_id not in managers:
+            continue
+        desired = targets.get(managers[row.source_id])
+        current = row.exported.get(MANAGER_PATH)
+        if desired != current:
+            works.append(
+                ManagerWork(
+                    row.source_id,
+                    row.display_name,
+                    row.target_id,
+                    current,
+                    desired,
+                    row.exported,
+                )
+            )
+    return works
+
+
+def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[MembersWork]:
+    """The member pass for a page of linked groups: the members to add and remove in the
+    target. A group whose only change is members gone from the target has its exported list
+    corrected on ``rows`` (no request needed)."""
+    works = []
+    for row in rows:
+        if row.target_state != ACTIVE or not row.target_id:
+            continue
+        members = DirectoryGroupMember.objects.filter(
+            group__directory=job.application.directory, group__object_id=row.source_id
+        )
+        user_members = members.filter(member_user__isnull=False).values("member_user__object_id")
+        group_members = members.filter(member_group__isnull=False).values("member_group__object_id")
+        desired = set(
+            ConnectorObject.objects.filter(job=job, target_state__in=LIVE_STATES)
+            .filter(
+                Q(object_type="user", source_id__in=user_members)
+                | Q(object_type="group", source_id__in=group_members)
+            )
+            .exclude(target_id="")
+            .values_list("target_id", flat=True)
+        )
+        current = set(row.exported.get("members") or [])
+        add = sorted(desired - current)
+        gone = current - desired
+        remove = (
+            sorted(
+                ConnectorObject.objects.filter(
+                    job=job, target_id__in=gone, target_state__in=LIVE_STATES
+                ).values_list("target_id", flat=True)
+            )
+            if gone
+            else []
+        )
+        if add or remove:
+            works.append(
+                MembersWork(
+                    row.source_id,
+                    row.display_name,
+                    row.target_id,
+                    add,
+                    remove,
+                    row.exported,
+                    sorted(desired),
+                )
+            )
+        elif gone:
+            row.exported = {**row.exported, "members": sorted(desired)}
+    return works
