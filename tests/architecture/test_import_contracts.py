@@ -51,6 +51,7 @@ def test_the_tree_keeps_every_contract():
         ("elium_portal/_probe.py", "import scim_api.models", "elium_portal core imports neither"),
         ("elium_portal/models_probe.py", "import elium_portal.views", "elium_portal in layers"),
         ("scim_api/schema_probe.py", "import scim_api.api.base", "scim_api in layers"),
+        ("provisioning/engine/_probe.py", "import provisioning.services.jobs", "provisioning in"),
     ],
 )
 def test_a_forbidden_import_breaks_the_build(tree_copy, module, forbidden_import, contract):
