@@ -103,15 +103,15 @@ from scim_api.errors import InvalidFilter, InvalidValue, ScimError
 from scim_api.models import ScimGroupMember
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import (
-    COMMON_ATTRIBUTES,
     CORE_GROUP,
     CORE_USER,
-    ENTERPRISE_USER,
-    ENTERPRISE_USER_SCHEMA,
-    GROUP_SCHEMA,
-    USER_SCHEMA,
+    STRING_TYPES,
     Attribute,
-    is_custom_extension,
+    ResolvedAttribute,
+    UnknownAttribute,
+    extension_urn,
+    resolve_attribute,
+    resource_type_by_name,
 )
 
 __all__ = [
@@ -146,7 +146,6 @@ _LOOKUPS = {
     CompareOperator.lt: LessThan,
     CompareOperator.le: LessThanOrEqual,
 }
-_STRING_TYPES = frozenset({"string", "reference", "binary"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -692,89 +691,61 @@ class _ResourceScope(_Scope):
 
     def __init__(self, resource_type: str, error: type[ScimError]):
         super().__init__(error)
-        if resource_type == "User":
-            self.core, self.extensions = USER_SCHEMA, (ENTERPRISE_USER_SCHEMA,)
-        elif resource_type == "Group":
-            self.core, self.extensions = GROUP_SCHEMA, ()
-        else:
-            raise ValueError(f"unknown SCIM resource type {resource_type!r}")
-        self.resource_type = resource_type
+        self.resource = resource_type_by_name(resource_type)
+        self.resource_type = self.resource.name
 
     def resolve(self, path: AttrPath) -> _Target:
         label = str(path)
-        attribute, schema_id = self._find(path, label)
-        if attribute is None:  # a whole extension, e.g. "urn:...:enterprise:2.0:User pr"
-            return _Object(label, Attribute(schema_id, type="complex"), self._extension(schema_id))
+        whole = (
+            extension_urn(self.resource, f"{path.uri}:{path.attr}")
+            if path.uri is not None and path.sub_attr is None
+            else None
+        )
+        if whole is not None:  # a whole extension, e.g. "urn:...:enterprise:2.0:User pr"
+            return _Object(label, Attribute(whole, type="complex"), self._extension(whole))
+        resolved = self._find(path, label)
+        attribute = resolved.definition
         # Multi-valued targets are labelled without the sub-attribute: their scopes append it.
-        target = self._top_level(attribute, schema_id, str(AttrPath(path.attr, None, path.uri)))
+        target = self._top_level(resolved, str(AttrPath(path.attr, None, path.uri)))
         if path.sub_attr is None:
             return target
         if not attribute.sub_attributes:
-            if schema_id is not None and is_custom_extension(schema_id):
+            if resolved.custom:
                 # Custom extensions have no schema here; a dotted name is a nested key.
-                parent = KeyTransform(attribute.name, self._extension(schema_id))
+                parent = KeyTransform(attribute.name, self._extension(resolved.schema_id or ""))
                 return _Scalar(
                     label, Attribute(path.sub_attr), _JsonSource(parent, path.sub_attr), True
                 )
             raise self.error(f"{attribute.name} has no sub-attributes, so {label!r} names nothing")
         return self._sub_of(target, path.sub_attr, label)
 
-    def _find(self, path: AttrPath, label: str) -> tuple[Attribute | None, str | None]:
+    def _find(self, path: AttrPath, label: str) -> ResolvedAttribute:
         """The schema definition a path names, and the schema it comes from."""
-        if path.uri is None:
-            for attribute in COMMON_ATTRIBUTES:
-                if attribute.name.lower() == path.attr.lower():
-                    return attribute, None
-            attribute = self.core.attr(path.attr)
-            if attribute is not None:
-                return attribute, self.core.id
-            if self.resource_type == "User" and path.attr.lower() == "manager":
-                # Azure AD's legacy `manager eq "<id>"`: the enterprise manager.
-                return ENTERPRISE_USER_SCHEMA.attr("manager"), ENTERPRISE_USER
-            raise self.error(f"unknown attribute {label!r} for a {self.resource_type}")
-        uri = path.uri.lower()
-        for schema in (self.core, *self.extensions):
-            if schema.id.lower() == uri:
-                found = schema.attr(path.attr)
-                if found is None and schema is self.core:
-                    found = next(
-                        (a for a in COMMON_ATTRIBUTES if a.name.lower() == path.attr.lower()),
-                        None,
-                    )
-                if found is None:
-                    raise self.error(f"unknown attribute {path.attr!r} in schema {schema.id}")
-                return found, None if found in COMMON_ATTRIBUTES else schema.id
-        whole = f"{path.uri}:{path.attr}"
-        if path.sub_attr is None and (
-            any(s.id.lower() == whole.lower() for s in self.extensions)
-            or self._is_own_custom_extension(whole)
-        ):
-            return None, self._canonical_extension(whole)
-        if self._is_own_custom_extension(path.uri):
-            return Attribute(path.attr), path.uri
+        try:
+            # Azure AD's legacy `manager eq "<id>"` names the enterprise manager.
+            return resolve_attribute(self.resource, path.uri, path.attr, manager_alias=True)
+        except UnknownAttribute as exc:
+            if exc.uri is None:
+                detail = f"unknown attribute {label!r} for a {self.resource_type}"
+                raise self.error(detail) from None
+            if exc.schema is not None:
+                raise self.error(
+                    f"unknown attribute {path.attr!r} in schema {exc.schema.id}"
+                ) from None
+        schemas = (self.resource.schema, *self.resource.extensions)
         raise self.error(
             f"unknown schema {path.uri!r} in {label!r}: a {self.resource_type} filter may use "
-            f"{', '.join(s.id for s in (self.core, *self.extensions))} or a custom extension "
+            f"{', '.join(s.id for s in schemas)} or a custom extension "
             f"urn:ietf:params:scim:schemas:extension:<Name>:2.0:{self.resource_type}"
         )
 
-    def _is_own_custom_extension(self, urn: str) -> bool:
-        return is_custom_extension(urn) and urn.lower().endswith(
-            f":2.0:{self.resource_type}".lower()
-        )
-
-    def _canonical_extension(self, urn: str) -> str:
-        for schema in self.extensions:
-            if schema.id.lower() == urn.lower():
-                return schema.id
+    def _extension(self, urn: str) -> KeyTransform:
         # Custom extension keys are stored as the client spelled them; JSON keys are
         # case-sensitive, so the filter must spell the URN the same way.
-        return urn
+        return KeyTransform(extension_urn(self.resource, urn) or urn, F("data"))
 
-    def _extension(self, schema_id: str) -> KeyTransform:
-        return KeyTransform(self._canonical_extension(schema_id), F("data"))
-
-    def _top_level(self, attribute: Attribute, schema_id: str | None, label: str) -> _Target:
+    def _top_level(self, resolved: ResolvedAttribute, label: str) -> _Target:
+        attribute, schema_id = resolved.definition, resolved.schema_id
         name = attribute.name
         if attribute.returned == "never":
             raise self._unfilterable(label, "it is write-only")
@@ -796,7 +767,7 @@ class _ResourceScope(_Scope):
         if schema_id == CORE_GROUP and name == "members":
             return _Membership(label, attribute, "group")
         parent = F("data") if schema_id in (CORE_USER, CORE_GROUP) else self._extension(schema_id)
-        if is_custom_extension(schema_id):
+        if resolved.custom:
             return _Scalar(label, attribute, _JsonSource(parent, attribute.name), untyped=True)
         if attribute.multi_valued:
             return _JsonArray(label, attribute, KeyTransform(name, parent))
@@ -1025,7 +996,7 @@ class _Compiler(FilterVisitor[Q]):
             return target.source.datetime_range(op, low, high)
         if kind == "binary" and op in _ORDERING:
             raise InvalidFilter(f"{target.label} is binary: {op} does not apply (in {node})")
-        if kind not in _STRING_TYPES:  # pragma: no cover - the schema has no other scalar types
+        if kind not in STRING_TYPES:  # pragma: no cover - the schema has no other scalar types
             raise InvalidFilter(f"{target.label} ({kind}) cannot be compared (in {node})")
         text = self._string(value, target, node)
         return target.source.text(op, text, case_exact=target.attribute.case_exact)
@@ -1162,7 +1133,10 @@ def compile_sort(sort_by: str, *, resource_type: str, descending: bool) -> list:
 
 def _sort_key(target: _Target, path: AttrPath, sort_by: str) -> Any:
     if isinstance(target, _Scalar):
-        case_exact = target.attribute.case_exact or target.attribute.type != "string"
+        # Custom extension values (untyped) sort like strings, without case.
+        case_exact = not target.untyped and (
+            target.attribute.case_exact or target.attribute.type != "string"
+        )
         return target.source.sort_key(case_exact=case_exact)
     if isinstance(target, _Membership):
         raise InvalidValue(f"cannot sort by {sort_by!r}: {_COMPUTED_WHY}")

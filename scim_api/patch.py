@@ -22,6 +22,7 @@ evaluated here, in memory, against the elements of one multi-valued attribute.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,23 +54,26 @@ from scim_api.errors import (
 )
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import (
-    COMMON_ATTRIBUTES,
+    ANY_TYPE,
+    ENTERPRISE_MANAGER,
     ENTERPRISE_USER,
     GROUP_RESOURCE,
     PATCH_OP,
+    STRING_TYPES,
     USER_RESOURCE,
     Attribute,
+    ResolvedAttribute,
     ResourceType,
-    is_custom_extension,
-    schema_by_id,
+    UnknownAttribute,
+    extension_urn,
+    is_own_custom_extension,
+    resolve_attribute,
+    resource_type_by_name,
 )
 
 __all__ = ["MemberChanges", "PatchResult", "apply_patch", "normalize_resource"]
 
-#: The type given to custom-extension attributes: no schema declares them, so any JSON value.
-_ANY = "any"
 _OPS = ("add", "remove", "replace")
-_STRING_TYPES = ("string", "reference", "binary")
 
 
 class _Absent:
@@ -156,7 +160,7 @@ def apply_patch(
     All operations are applied to a deep copy in order; the first failing operation raises a
     :class:`~scim_api.errors.ScimError` and nothing is returned, so the caller stores nothing.
     """
-    resource = _resource_for(resource_type)
+    resource = resource_type_by_name(resource_type)
     if not isinstance(body, dict):
         raise InvalidSyntax(
             'The PATCH body must be a JSON object: {"schemas": ["' + PATCH_OP + '"], '
@@ -187,7 +191,7 @@ def normalize_resource(
     objects are kept. Returns ``(document, password, members)``; ``members`` is None when the body
     carried none, else a list of ``{"value": id}``.
     """
-    resource = _resource_for(resource_type)
+    resource = resource_type_by_name(resource_type)
     if not isinstance(body, dict):
         raise InvalidSyntax(f"A {resource.name} body must be a JSON object.")
     _check_resource_schemas(body, resource=resource, policy=policy)
@@ -204,36 +208,13 @@ def normalize_resource(
 
 
 @dataclass(frozen=True)
-class _Attr:
-    """An attribute resolved against the registry, and where it lives in the document."""
-
-    definition: Attribute
-    extension: str | None = None  # URN of the extension object that holds it; None for core
-    custom: bool = False  # a custom-extension attribute, which no schema declares
-
-    @property
-    def name(self) -> str:
-        return self.definition.name
-
-
-@dataclass(frozen=True)
 class _Target:
     """A resolved PATCH target: attribute, optional sub-attribute and optional value filter."""
 
-    attr: _Attr
+    attr: ResolvedAttribute  # for a custom attribute, ``extension`` is the document's key
     sub: Attribute | None
     filter: FilterNode | None
     text: str  # as the client wrote it, for error messages
-
-
-_MANAGER: Attribute = schema_by_id(ENTERPRISE_USER).attr("manager")  # type: ignore[union-attr]
-
-
-def _resource_for(resource_type: str) -> ResourceType:
-    for resource in (USER_RESOURCE, GROUP_RESOURCE):
-        if resource_type.lower() == resource.name.lower():
-            return resource
-    raise ValueError(f"unknown resource type {resource_type!r}; expected 'User' or 'Group'")
 
 
 def _dedupe(ids: list[str]) -> list[str]:
@@ -306,7 +287,7 @@ def _check_resource_schemas(
         raise InvalidValue(f'"schemas" must include "{core}" for a {resource.name}.')
     known = {core.lower(), *(e.id.lower() for e in resource.extensions)}
     unknown = [
-        s for s in schemas if s.lower() not in known and not _is_own_custom(s, resource=resource)
+        s for s in schemas if s.lower() not in known and not is_own_custom_extension(resource, s)
     ]
     if unknown:
         raise InvalidValue(
@@ -314,11 +295,6 @@ def _check_resource_schemas(
             f"accepts {', '.join(sorted({core, *(e.id for e in resource.extensions)}))} and "
             "custom extensions."
         )
-
-
-def _is_own_custom(urn: str, *, resource: ResourceType) -> bool:
-    """A custom extension URN for this resource type (``…:<Name>:2.0:User`` for Users)."""
-    return is_custom_extension(urn) and urn.lower().endswith(":2.0:" + resource.name.lower())
 
 
 class _Engine:
@@ -450,48 +426,28 @@ class _Engine:
     # -- resolution ----------------------------------------------------------------------------
 
     def _is_extension_urn(self, urn: str) -> bool:
-        lowered = urn.lower()
-        return any(e.id.lower() == lowered for e in self.resource.extensions) or _is_own_custom(
-            urn, resource=self.resource
-        )
+        return extension_urn(self.resource, urn) is not None
 
     def _extension_key(self, urn: str) -> str:
         """The document key for an extension URN: the registry spelling, or as first stored."""
         existing = _find_key(self.doc, urn)
         if existing is not None:
             return existing
-        registry = next(
-            (e.id for e in self.resource.extensions if e.id.lower() == urn.lower()), None
-        )
-        return registry or urn
+        return extension_urn(self.resource, urn) or urn
 
-    def _lookup(self, uri: str | None, name: str) -> _Attr | None:
+    def _lookup(self, uri: str | None, name: str) -> ResolvedAttribute | None:
         """Find an attribute by optional schema URN and name; None if no schema declares it."""
-        lowered = name.lower()
-        core = self.resource.schema
-        if uri is None or uri.lower() == core.id.lower():
-            common = next((a for a in COMMON_ATTRIBUTES if a.name.lower() == lowered), None)
-            found = common or core.attr(name)
-            if found is not None:
-                return _Attr(found)
+        try:
             # Microsoft's documented example patches "path": "manager" unqualified.
-            if (
-                uri is None
-                and self.policy.manager_as_string
-                and self.resource is USER_RESOURCE
-                and lowered == "manager"
-            ):
-                return _Attr(_MANAGER, extension=ENTERPRISE_USER)
-            return None
-        for extension in self.resource.extensions:
-            if extension.id.lower() == uri.lower():
-                found = extension.attr(name)
-                return _Attr(found, extension=extension.id) if found else None
-        if _is_own_custom(uri, resource=self.resource):
-            return _Attr(
-                Attribute(name, type=_ANY), extension=self._extension_key(uri), custom=True
+            attr = resolve_attribute(
+                self.resource, uri, name, manager_alias=self.policy.manager_as_string
             )
-        return None
+        except UnknownAttribute:
+            return None
+        if attr.custom:
+            # Kept under the spelling the document already uses for the extension.
+            return dataclasses.replace(attr, extension=self._extension_key(attr.extension or ""))
+        return attr
 
     def _unknown(self, error: type[ScimError], detail: str) -> None:
         if self.policy.ignore_unknown_attributes:
@@ -688,7 +644,7 @@ class _Engine:
 
     def _coerce_simple(self, definition: Attribute, value: Any, where: str) -> Any:
         kind = definition.type
-        if kind == _ANY:
+        if kind == ANY_TYPE:
             return copy.deepcopy(value)
         if kind == "boolean":
             if isinstance(value, bool):
@@ -701,7 +657,7 @@ class _Engine:
                     "(boolean strings are only read under the boolean_strings switch)."
                 )
             raise InvalidValue(f"{where} is a boolean; got {_json_type(value)}.")
-        if kind in _STRING_TYPES:
+        if kind in STRING_TYPES:
             if isinstance(value, str):
                 return value
             raise InvalidValue(f"{where} is a string; got {_json_type(value)} {_short(value)}.")
@@ -795,14 +751,14 @@ class _Engine:
             return {"value": value} if value.strip() else _ABSENT
         if value is None:
             return _ABSENT
-        complex_value = self._coerce_complex(_MANAGER, value, where, keep_nulls=False)
+        complex_value = self._coerce_complex(ENTERPRISE_MANAGER, value, where, keep_nulls=False)
         manager_id = complex_value.get("value")
         # Azure AD clears the manager with an empty value; only the id is stored.
         return {"value": manager_id} if manager_id and manager_id.strip() else _ABSENT
 
     # -- set / remove --------------------------------------------------------------------------
 
-    def _container(self, attr: _Attr, *, create: bool) -> dict | None:
+    def _container(self, attr: ResolvedAttribute, *, create: bool) -> dict | None:
         if attr.extension is None:
             return self.doc
         key = self._extension_key(attr.extension)
@@ -814,14 +770,14 @@ class _Engine:
             self.doc[key] = container
         return container
 
-    def _get(self, attr: _Attr) -> Any:
+    def _get(self, attr: ResolvedAttribute) -> Any:
         container = self._container(attr, create=False)
         if container is None:
             return None
         key = _find_key(container, attr.name)
         return container.get(key) if key is not None else None
 
-    def _store(self, attr: _Attr, value: Any) -> None:
+    def _store(self, attr: ResolvedAttribute, value: Any) -> None:
         """Store a value; None/empty leaves the attribute (and an empty extension) unassigned."""
         empty = value is None or value is _ABSENT or value == [] or value == {}
         container = self._container(attr, create=not empty)
@@ -858,7 +814,7 @@ class _Engine:
                     f'select one with a filter, e.g. {attr.name}[type eq "work"].'
                     f"{target.sub.name}."
                 )
-            if definition is _MANAGER:
+            if definition is ENTERPRISE_MANAGER:
                 if target.sub.name == "value":
                     self._store(attr, self._coerce_manager({"value": value}, where))
                 return  # $ref is derived from the id by the caller, never stored
@@ -881,7 +837,7 @@ class _Engine:
                     added.append(item)
             self._fix_primary(definition, current, added)
             self._store(attr, current)
-        elif definition is _MANAGER:
+        elif definition is ENTERPRISE_MANAGER:
             self._store(attr, self._coerce_manager(value, where))
         elif definition.type == "complex":
             # RFC 7644 §3.5.2.1/§3.5.2.3: sub-attributes not given are left unchanged.
@@ -1031,7 +987,7 @@ class _Engine:
             self._store(attr, items)
             return
         if target.sub is not None:
-            if definition is _MANAGER and target.sub.name != "value":
+            if definition is ENTERPRISE_MANAGER and target.sub.name != "value":
                 return  # only the id is stored
             if isinstance(existing, list):
                 items = [
@@ -1042,7 +998,7 @@ class _Engine:
                 self._store(attr, [e for e in items if e])
             elif isinstance(existing, dict):
                 new = {k: v for k, v in existing.items() if k != target.sub.name}
-                self._store(attr, new if definition is not _MANAGER else None)
+                self._store(attr, new if definition is not ENTERPRISE_MANAGER else None)
             return
         if definition.mutability == "immutable":
             raise Mutability(f"{where}: {attr.name} is immutable and cannot be removed.")
