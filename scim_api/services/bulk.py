@@ -19,7 +19,7 @@ from elium_portal.models import Tenant
 from scim_api.errors import InvalidSyntax, ScimError
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import etag
-from scim_api.services.registry import WRITE_METHODS, resource_operations_for_endpoint
+from scim_api.services.registry import WRITE_METHODS, Resource, resource_operations_for_endpoint
 
 _PATH = re.compile(r"^/(?P<kind>Users|Groups)(?:/(?P<id>[^/]+))?$", re.IGNORECASE)
 _BULK_REF = re.compile(r"bulkId:([A-Za-z0-9._~-]+)")
@@ -30,7 +30,7 @@ class _Unresolved(Exception):
         self.bulk_id = bulk_id
 
 
-def _substitute(value, resolved: dict[str, str]):
+def _substitute(value: Any, resolved: dict[str, str]) -> Any:
     """Replace every ``bulkId:x`` string with the id created for ``x``."""
     if isinstance(value, dict):
         return {k: _substitute(v, resolved) for k, v in value.items()}
@@ -96,7 +96,7 @@ def scim_bulk_execute(
     return [r for r in results if r is not None]
 
 
-def _error(operation, error: ScimError) -> dict:
+def _error(operation: Any, error: ScimError) -> dict:
     result = {
         "method": operation.get("method") if isinstance(operation, dict) else None,
         "status": str(error.status),
@@ -108,7 +108,7 @@ def _error(operation, error: ScimError) -> dict:
 
 
 def _run(
-    operation, resolved: dict[str, str], *, tenant: Tenant, policy: CompatibilityPolicy
+    operation: Any, resolved: dict[str, str], *, tenant: Tenant, policy: CompatibilityPolicy
 ) -> dict:
     try:
         if not isinstance(operation, dict):
@@ -161,7 +161,16 @@ def _run(
     return result
 
 
-def _apply(kind, method, resource_id, data, version, *, tenant, policy):
+def _apply(
+    kind: str,
+    method: str,
+    resource_id: str | None,
+    data: Any,
+    version: str | None,
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+) -> Resource | None:
     """One operation, through the service the single request would use."""
     if method != HTTPMethod.DELETE and not isinstance(data, dict):
         raise InvalidSyntax(f"{method} needs a data object.")
