@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+from elium_portal.models import Tenant
+
 
 @dataclass(frozen=True)
 class CompatibilityPolicy:
@@ -46,4 +48,7 @@ class CompatibilityPolicy:
 AZURE_AD_TOLERANT = CompatibilityPolicy()
 STRICT_RFC = CompatibilityPolicy(**{name: False for name in CompatibilityPolicy.switches()})
 
-POLICIES = {"azure": AZURE_AD_TOLERANT, "strict": STRICT_RFC}
+POLICIES = {
+    Tenant.ScimCompatibility.AZURE_AD: AZURE_AD_TOLERANT,
+    Tenant.ScimCompatibility.STRICT: STRICT_RFC,
+}

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass
 
 from scim_api.errors import ScimError
@@ -14,15 +13,11 @@ from scim_api.schema import (
     CORE_USER,
     ENTERPRISE_USER,
     is_custom_extension,
+    split_schema_urn,
 )
 
 #: Returned whatever ``attributes``/``excludedAttributes`` say (RFC 7643 §2.2 ``returned``).
 ALWAYS = frozenset({"id", "schemas"})
-_URN_ATTR = re.compile(
-    r"^(?P<urn>urn:ietf:params:scim:schemas:(?:core|extension):[^:]+(?::[^:]+)*?:2\.0:(?:User|Group))"
-    r"(?::(?P<rest>.+))?$",
-    re.IGNORECASE,
-)
 
 
 def etag(version: int) -> str:
@@ -125,9 +120,8 @@ def parse_attribute_list(value: str | None, *, core_schema: str) -> list[AttrRef
         if len(raw) > 300:
             raise ScimError("An attribute name is too long.", scim_type="invalidValue")
         container = None
-        match = _URN_ATTR.match(raw)
-        if match:
-            urn, rest = match.group("urn"), match.group("rest")
+        urn, rest = split_schema_urn(raw)
+        if urn is not None:
             if urn.lower() != core_schema.lower():
                 container = urn
             if rest is None:  # the whole extension

@@ -3,6 +3,7 @@ secrets redacted, for support staff."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
@@ -110,8 +111,6 @@ def scim_request_record(
 
 def scim_request_log_prune(*, days: int | None = None) -> int:
     """Delete entries older than the retention period; returns how many went."""
-    import datetime as dt
-
     days = settings.SCIM_REQUEST_LOG_DAYS if days is None else days
     cutoff = clock.now() - dt.timedelta(days=days)
     deleted, _ = ScimRequestLog.objects.filter(created_at__lt=cutoff).delete()

@@ -8,6 +8,7 @@ filters, PATCH paths and ``attributes``/``excludedAttributes``, and the ``return
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -382,3 +383,126 @@ def is_custom_extension(urn: str) -> bool:
         and lowered != ENTERPRISE_USER.lower()
         and (lowered.endswith(":2.0:user") or lowered.endswith(":2.0:group"))
     )
+
+
+# --- attribute resolution ------------------------------------------------------------------------
+#
+# PATCH paths and body keys, filters and sortBy all name attributes the same ways: bare
+# (``userName``), qualified by the core schema or an extension (``urn:…:enterprise:2.0:User:
+# department``), through Azure AD's unqualified ``manager`` alias, or in a custom extension that
+# no schema declares (``urn:ietf:params:scim:schemas:extension:<Name>:2.0:User:<attr>``). The
+# rules live here once; each caller turns an :class:`UnknownAttribute` into its own SCIM error.
+
+#: Attribute types whose values are JSON strings.
+STRING_TYPES = frozenset({"string", "reference", "binary"})
+#: The type given to custom-extension attributes: no schema declares them, so any JSON value.
+ANY_TYPE = "any"
+#: The enterprise extension's ``manager``, which Azure AD also names without its URN.
+ENTERPRISE_MANAGER: Attribute = ENTERPRISE_USER_SCHEMA.attr("manager")  # type: ignore[assignment]
+
+#: Matches a schema URN at the start of an attribute name: ``<urn>`` or ``<urn>:<rest>``.
+_URN_PREFIX = re.compile(
+    r"^(?P<urn>urn:ietf:params:scim:schemas:(?:core|extension):[^:]+(?::[^:]+)*?:2\.0:(?:User|Group))"
+    r"(?::(?P<rest>.+))?$",
+    re.IGNORECASE,
+)
+
+
+def resource_type_by_name(name: str) -> ResourceType:
+    """``"User"`` or ``"Group"`` (any case) → its resource type; anything else is a bug."""
+    for resource in RESOURCE_TYPES:
+        if name.lower() == resource.name.lower():
+            return resource
+    raise ValueError(f"unknown resource type {name!r}; expected 'User' or 'Group'")
+
+
+def is_own_custom_extension(resource: ResourceType, urn: str) -> bool:
+    """A custom extension URN for this resource type (``…:<Name>:2.0:User`` for Users)."""
+    return is_custom_extension(urn) and urn.lower().endswith(":2.0:" + resource.name.lower())
+
+
+def extension_urn(resource: ResourceType, urn: str) -> str | None:
+    """The spelling of the extension of ``resource`` that ``urn`` names, or None if it names
+    none: the registry's for a declared extension, the client's for a custom one (JSON keys are
+    case-sensitive, so a custom extension is stored as the client first spelled it)."""
+    lowered = urn.lower()
+    for extension in resource.extensions:
+        if extension.id.lower() == lowered:
+            return extension.id
+    return urn if is_own_custom_extension(resource, urn) else None
+
+
+def split_schema_urn(text: str) -> tuple[str | None, str | None]:
+    """``urn:…:2.0:User:name.givenName`` → (the URN, ``name.givenName``); ``<urn>`` alone →
+    (the URN, None); text that starts with no schema URN → (None, text)."""
+    match = _URN_PREFIX.match(text)
+    if match is None:
+        return None, text
+    return match.group("urn"), match.group("rest")
+
+
+@dataclass(frozen=True)
+class ResolvedAttribute:
+    """An attribute of one resource type, found in the registry, and where it lives."""
+
+    definition: Attribute
+    #: The schema that declares it, in the registry's spelling; None for the common attributes
+    #: (``id``, ``externalId``, ``meta``); a custom extension's URN as the client wrote it.
+    schema_id: str | None
+    #: The URN of the extension object that holds it; None for core and common attributes.
+    extension: str | None = None
+    #: A custom-extension attribute, which no schema declares (its type is :data:`ANY_TYPE`).
+    custom: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.definition.name
+
+
+class UnknownAttribute(LookupError):
+    """No schema of the resource type declares the attribute a path names.
+
+    ``uri`` is the schema URN the path was qualified with (None if unqualified) and ``schema``
+    the schema it names (None when it names no schema of the resource type).
+    """
+
+    def __init__(self, *, name: str, uri: str | None, schema: Schema | None):
+        super().__init__(name)
+        self.name, self.uri, self.schema = name, uri, schema
+
+
+def resolve_attribute(
+    resource: ResourceType, uri: str | None, name: str, *, manager_alias: bool
+) -> ResolvedAttribute:
+    """The attribute ``name`` (optionally qualified by the schema URN ``uri``) of ``resource``.
+
+    Names and URNs match case-insensitively (RFC 7643 §2.1). The common attributes resolve
+    before the core schema's, unqualified or qualified by the core schema. ``manager_alias``
+    lets an unqualified ``manager`` of a User name the enterprise manager, as Azure AD writes it.
+    Raises :class:`UnknownAttribute`.
+    """
+    lowered = name.lower()
+    core = resource.schema
+    if uri is None or uri.lower() == core.id.lower():
+        common = next((a for a in COMMON_ATTRIBUTES if a.name.lower() == lowered), None)
+        if common is not None:
+            return ResolvedAttribute(common, schema_id=None)
+        found = core.attr(name)
+        if found is not None:
+            return ResolvedAttribute(found, schema_id=core.id)
+        if uri is None and manager_alias and resource is USER_RESOURCE and lowered == "manager":
+            return ResolvedAttribute(
+                ENTERPRISE_MANAGER, schema_id=ENTERPRISE_USER, extension=ENTERPRISE_USER
+            )
+        raise UnknownAttribute(name=name, uri=uri, schema=core if uri is not None else None)
+    for extension in resource.extensions:
+        if extension.id.lower() == uri.lower():
+            found = extension.attr(name)
+            if found is None:
+                raise UnknownAttribute(name=name, uri=uri, schema=extension)
+            return ResolvedAttribute(found, schema_id=extension.id, extension=extension.id)
+    if is_own_custom_extension(resource, uri):
+        return ResolvedAttribute(
+            Attribute(name, type=ANY_TYPE), schema_id=uri, extension=uri, custom=True
+        )
+    raise UnknownAttribute(name=name, uri=uri, schema=None)

@@ -7,17 +7,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from elium_portal.fastsql import instance_from_row, select_list
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort
-from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from scim_api.models import ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
-from scim_api.services.common import parse_uuid
+from scim_api.validation import parse_uuid
 
 
 @dataclass(frozen=True)
@@ -217,8 +217,6 @@ def people_directory(*, tenant: Tenant, search: str = "", state: str = "all") ->
 
 
 def group_directory(*, tenant: Tenant, search: str = "") -> QuerySet[ScimGroup]:
-    from django.db.models import Count
-
     queryset = ScimGroup.objects.for_tenant(tenant).annotate(member_count=Count("memberships"))
     search = search.replace("\x00", "").strip()
     if search:
@@ -226,7 +224,5 @@ def group_directory(*, tenant: Tenant, search: str = "") -> QuerySet[ScimGroup]:
     return queryset.order_by("display_name")
 
 
-def recent_requests(*, tenant: Tenant, limit: int = 20):
-    from scim_api.models import ScimRequestLog
-
+def recent_requests(*, tenant: Tenant, limit: int = 20) -> list[ScimRequestLog]:
     return list(ScimRequestLog.objects.filter(tenant=tenant).order_by("-created_at", "-id")[:limit])

@@ -4,12 +4,21 @@ rather than a database error in the middle of a write."""
 from __future__ import annotations
 
 import math
+import uuid
 
 from scim_api.errors import InvalidValue
 
 #: Longest value of the attributes copied into indexed columns (userName, externalId,
 #: displayName): the columns are ``varchar(256)``.
 MAX_COLUMN_LENGTH = 256
+
+
+def parse_uuid(value) -> uuid.UUID | None:
+    """A client-supplied id as a UUID, or None when it is not one (an unknown id, not an error)."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
 
 
 def check_storable(value, where: str = "the request body") -> None:

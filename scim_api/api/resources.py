@@ -4,6 +4,7 @@ modify, delete."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http import HTTPMethod
 
 from django.conf import settings
 from rest_framework import status
@@ -21,9 +22,8 @@ from scim_api.representation import (
     user_to_scim,
     wants,
 )
-from scim_api.schema import CORE_GROUP, CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, SEARCH_REQUEST
-from scim_api.services import groups as group_services
-from scim_api.services import users as user_services
+from scim_api.schema import CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, SEARCH_REQUEST
+from scim_api.services.registry import GROUP_OPERATIONS, USER_OPERATIONS, ResourceOperations
 from scim_api.validation import check_storable
 
 KNOWN_QUERY_PARAMETERS = {
@@ -38,7 +38,7 @@ KNOWN_QUERY_PARAMETERS = {
 
 
 def max_page_size() -> int:
-    return getattr(settings, "SCIM_MAX_PAGE_SIZE", 200)
+    return settings.SCIM_MAX_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,8 @@ def list_body(page: selectors.Page, resources: list[dict]) -> dict:
 class ResourceView(ScimView):
     """Shared plumbing of the Users and Groups endpoints."""
 
+    #: The selectors and services of the resource type, shared with Bulk.
+    operations: ResourceOperations
     resource_type: str
     core_schema: str
 
@@ -161,9 +163,17 @@ class ResourceView(ScimView):
             return response
         return None
 
+    def fetch(self, resource_id):
+        return self.operations.get(tenant=self.tenant, resource_id=resource_id)
+
+    def write(self, method: HTTPMethod, *, resource=None, body=None, if_match=None):
+        """Run the service behind ``method``, the one Bulk runs for the same operation."""
+        return self.operations.write(method)(
+            tenant=self.tenant, policy=self.policy, resource=resource, body=body, if_match=if_match
+        )
+
     def search(self, params: ListParams) -> Response:
-        search = selectors.user_search if self.resource_type == "User" else selectors.group_search
-        page = search(
+        page = self.operations.search(
             tenant=self.tenant,
             policy=self.policy,
             filter_text=params.filter,
@@ -183,8 +193,8 @@ class ResourceView(ScimView):
 
 
 class UserRenderMixin:
-    resource_type = "User"
-    core_schema = CORE_USER
+    resource_type = USER_OPERATIONS.resource_type
+    core_schema = USER_OPERATIONS.core_schema
 
     def render(self, users, params: ListParams) -> list[dict]:
         ids = [u.id for u in users]
@@ -207,8 +217,8 @@ class UserRenderMixin:
 
 
 class GroupRenderMixin:
-    resource_type = "Group"
-    core_schema = CORE_GROUP
+    resource_type = GROUP_OPERATIONS.resource_type
+    core_schema = GROUP_OPERATIONS.core_schema
 
     def render(self, groups, params: ListParams) -> list[dict]:
         load_members = wants(params.attributes, params.excluded, "members")
@@ -234,7 +244,7 @@ class CollectionView(ResourceView):
     def post(self, request, slug):
         # Validate the query first: a bad one must not follow a committed write.
         params = self.projection(request)
-        obj = self.create(self.body(request))
+        obj = self.write(HTTPMethod.POST, body=self.body(request))
         return self.single(request, obj, status_code=status.HTTP_201_CREATED, params=params)
 
 
@@ -247,16 +257,28 @@ class DetailView(ResourceView):
 
     def put(self, request, slug, resource_id):
         params = self.projection(request)
-        obj = self.replace(self.fetch(resource_id), self.body(request), self.if_match(request))
+        obj = self.write(
+            HTTPMethod.PUT,
+            resource=self.fetch(resource_id),
+            body=self.body(request),
+            if_match=self.if_match(request),
+        )
         return self.single(request, obj, params=params)
 
     def patch(self, request, slug, resource_id):
         params = self.projection(request)
-        obj = self.modify(self.fetch(resource_id), self.body(request), self.if_match(request))
+        obj = self.write(
+            HTTPMethod.PATCH,
+            resource=self.fetch(resource_id),
+            body=self.body(request),
+            if_match=self.if_match(request),
+        )
         return self.patched(request, obj, params)
 
     def delete(self, request, slug, resource_id):
-        self.remove(self.fetch(resource_id), self.if_match(request))
+        self.write(
+            HTTPMethod.DELETE, resource=self.fetch(resource_id), if_match=self.if_match(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def patched(self, request, obj, params: ListParams) -> Response:
@@ -264,45 +286,11 @@ class DetailView(ResourceView):
 
 
 class UserOperationsMixin(UserRenderMixin):
-    def fetch(self, resource_id):
-        return selectors.user_get(tenant=self.tenant, user_id=resource_id)
-
-    def create(self, body):
-        return user_services.scim_user_create(tenant=self.tenant, body=body, policy=self.policy)
-
-    def replace(self, user, body, if_match):
-        return user_services.scim_user_replace(
-            tenant=self.tenant, user=user, body=body, policy=self.policy, if_match=if_match
-        )
-
-    def modify(self, user, body, if_match):
-        return user_services.scim_user_patch(
-            tenant=self.tenant, user=user, body=body, policy=self.policy, if_match=if_match
-        )
-
-    def remove(self, user, if_match):
-        user_services.scim_user_delete(tenant=self.tenant, user=user, if_match=if_match)
+    operations = USER_OPERATIONS
 
 
 class GroupOperationsMixin(GroupRenderMixin):
-    def fetch(self, resource_id):
-        return selectors.group_get(tenant=self.tenant, group_id=resource_id)
-
-    def create(self, body):
-        return group_services.scim_group_create(tenant=self.tenant, body=body, policy=self.policy)
-
-    def replace(self, group, body, if_match):
-        return group_services.scim_group_replace(
-            tenant=self.tenant, group=group, body=body, policy=self.policy, if_match=if_match
-        )
-
-    def modify(self, group, body, if_match):
-        return group_services.scim_group_patch(
-            tenant=self.tenant, group=group, body=body, policy=self.policy, if_match=if_match
-        )
-
-    def remove(self, group, if_match):
-        group_services.scim_group_delete(tenant=self.tenant, group=group, if_match=if_match)
+    operations = GROUP_OPERATIONS
 
     def patched(self, request, group, params: ListParams) -> Response:
         if params.attributes or params.excluded:
@@ -361,14 +349,11 @@ class SearchView(ResourceView):
         total = 0
         remaining_start, remaining = params.start_index, params.count
         failures: list[ScimError] = []
-        for view, search in (
-            (UsersView, selectors.user_search),
-            (GroupsView, selectors.group_search),
-        ):
+        for view in (UsersView, GroupsView):
             delegate = view()
             delegate.tenant, delegate.policy = self.tenant, self.policy
             try:
-                page = search(
+                page = view.operations.search(
                     tenant=self.tenant,
                     policy=self.policy,
                     filter_text=params.filter,

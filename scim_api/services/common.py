@@ -6,16 +6,16 @@ import uuid
 from contextlib import contextmanager
 
 from django.db import IntegrityError
+from django.db.models import F, Q
 
+from elium_portal import clock
+from elium_portal.models import Tenant
 from scim_api.errors import ScimError, Uniqueness
+from scim_api.models import ScimGroup, ScimGroupMember
 from scim_api.representation import etag
+from scim_api.validation import parse_uuid
 
-
-def parse_uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
+__all__ = ["check_if_match", "member_groups_touch", "parse_uuid", "unique_violation"]
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
@@ -46,14 +46,11 @@ def unique_violation(detail: str):
         raise
 
 
-def member_groups_touch(*, tenant, user_id=None, member_group_id=None) -> None:
+def member_groups_touch(
+    *, tenant: Tenant, user_id: uuid.UUID | None = None, member_group_id: uuid.UUID | None = None
+) -> None:
     """A member leaving by deletion changes its groups' representation: a new version (ETag)
     and lastModified for each group it belonged to, in one statement."""
-    from django.db.models import F, Q
-
-    from elium_portal import clock
-    from scim_api.models import ScimGroup, ScimGroupMember
-
     member = Q(user_id=user_id) if user_id else Q(member_group_id=member_group_id)
     parents = ScimGroupMember.objects.filter(member, tenant=tenant).values("group_id")
     ScimGroup.objects.filter(tenant=tenant, pk__in=parents).update(
