@@ -560,6 +560,7 @@ class ProvisioningAuditEvent(models.Model):
         )
         UPDATE_MAPPINGS = "Update attribute mappings or scope", "Update attribute mappings or scope"
         QUARANTINE = "Quarantine", "Quarantine"
+        TEST_CONNECTION = "Test connection", "Test connection"
 
     application = models.ForeignKey(
         EnterpriseApplication, on_delete=models.CASCADE, related_name="audit_events"

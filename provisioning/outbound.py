@@ -8,6 +8,11 @@ Settings (read when called; declared in ``elium_portal/settings/base.py``):
 
 Link-local addresses (which include 169.254.169.254) and known metadata addresses are refused
 always.
+
+The check runs twice: once on the URL before anything is sent (a clear message for the admin),
+and again inside the connection itself (:class:`GuardedTransport`), which connects to exactly the
+address it has just checked — so a DNS answer that changes between the check and the connect
+(DNS rebinding) can never reach a refused address.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+import httpcore
+import httpx
 from django.conf import settings
 
 METADATA_ADDRESSES = frozenset(
@@ -65,6 +72,63 @@ def _address_problem(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
             return None
         return "private network addresses are not allowed (PROVISIONING_ALLOW_PRIVATE_NETWORKS)"
     return None
+
+
+def _checked_addresses(host: str, port: int) -> list[str]:
+    """Resolve ``host`` once and return its addresses, refusing all of them if any one is
+    forbidden (a name that resolves to a private address among public ones is not callable)."""
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    addresses = []
+    for info in infos:
+        text = info[4][0].split("%", 1)[0]
+        problem = _address_problem(ipaddress.ip_address(text))
+        if problem:
+            raise DestinationRefusedError(f"{host} resolves to {text}: {problem}")
+        if text not in addresses:
+            addresses.append(text)
+    return addresses
+
+
+class _GuardedBackend(httpcore.SyncBackend):
+    """httpcore's socket backend, but every TCP connection goes to an address that was
+    resolved and checked in the same step (no second lookup by the socket library)."""
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        try:
+            addresses = _checked_addresses(host, port)
+        except DestinationRefusedError as error:
+            raise httpcore.ConnectError(f"Refused: {error}") from None
+        except (OSError, UnicodeError) as error:
+            raise httpcore.ConnectError(str(error)) from None
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except httpcore.ConnectError as error:
+                last = error
+        raise last or httpcore.ConnectError(f"{host} has no address")
+
+
+class GuardedTransport(httpx.HTTPTransport):
+    """The transport of every outbound provisioning request (:mod:`provisioning.engine.
+    scim_client`): httpx's own, connecting only to checked addresses. TLS still verifies the
+    certificate against the host name of the URL."""
+
+    def __init__(self, *, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(),
+        )
 
 
 def destination_check(url: str) -> None:

@@ -39,7 +39,7 @@ from django.conf import settings
 
 from provisioning.crypto import secret_decrypt
 from provisioning.models import ProvisioningJob
-from provisioning.outbound import destination_check
+from provisioning.outbound import GuardedTransport, destination_check
 
 logger = logging.getLogger(__name__)
 
@@ -216,11 +216,13 @@ class ScimClient:
         headers = {"Accept": SCIM_MEDIA_TYPE, "User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        limits = httpx.Limits(
+            max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+        )
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-            ),
+            transport=GuardedTransport(limits=limits) if check_destination else None,
+            limits=limits,
             headers=headers,
             follow_redirects=False,
         )

@@ -7,6 +7,7 @@ import http
 import logging
 import uuid
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import httpx
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -198,12 +199,33 @@ class _ProbeFailed(Exception):
         self.details = details
 
 
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _scim_error_summary(response: httpx.Response) -> str:
+    """What of a response body Test Connection may show: the ``scimType`` and ``detail`` of a
+    SCIM error, and nothing of any other body (an arbitrary page must never be echoed back —
+    the Tenant URL could point anywhere the portal can reach)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict) or SCIM_ERROR not in (body.get("schemas") or []):
+        return ""
+    parts = []
+    for key in ("scimType", "detail"):
+        value = body.get(key)
+        if isinstance(value, str | int) and str(value).strip():
+            parts.append(f"{key}: {str(value).strip()[:300]}")
+    return "; ".join(parts)
+
+
 def _unexpected(response: httpx.Response, why: str = "") -> str:
     return unexpected_response(
         url=response.request.url,
         method="GET",
         status=_status_name(response.status_code),
-        content=response.text[:1000],
+        content=_scim_error_summary(response),
         why=why,
     )
 
@@ -230,32 +252,62 @@ def _probe(client: ScimClient, resource: str, attribute: str) -> None:
 
 
 def provisioning_job_test_connection(
-    *, job: ProvisioningJob, tenant_url: str, secret_token: str = ""
+    *,
+    job: ProvisioningJob,
+    tenant_url: str,
+    secret_token: str = "",
+    actor: AbstractBaseUser | None = None,
 ) -> ConnectionTestResult:
     """Call the target exactly as Entra's Test Connection does: a query for a user that cannot
     exist (the users mapping's matching attribute eq a random GUID), and the same for groups
-    when the app provisions groups. A blank ``secret_token`` uses the stored one. Nothing is
-    saved; the token never appears in the result or the log."""
+    when the app provisions groups. Nothing is saved; the token never appears in the result or
+    the log; every test is an audit event (who, the URL's host, the result).
+
+    A blank ``secret_token`` uses the stored one — but only towards the saved Tenant URL: the
+    stored token never goes anywhere else, so testing a changed URL needs the token typed
+    again. Of the target's answer only the status and a SCIM error's ``scimType``/``detail``
+    are shown."""
     application = job.application
     title = f"Testing connection to {application.name}"
+    tenant_url = tenant_url.strip()
+
+    def finish(result: ConnectionTestResult) -> ConnectionTestResult:
+        provisioning_audit_record(
+            application=application,
+            activity=Activity.TEST_CONNECTION,
+            actor=actor,
+            details={
+                "host": _host_of(tenant_url),
+                "result": "Success" if result.ok else "Failure",
+                **({"error_code": result.error_code} if result.error_code else {}),
+            },
+        )
+        return result
 
     def failure(code: str, details: str) -> ConnectionTestResult:
         if token:
             details = details.replace(token, "********")
         logger.info("Test connection for job %s failed: %s", job.job_id, code)
-        return ConnectionTestResult(
-            ok=False, title=title, message=FAILURE_TEXT, error_code=code, details=details
+        return finish(
+            ConnectionTestResult(
+                ok=False, title=title, message=FAILURE_TEXT, error_code=code, details=details
+            )
         )
 
     token = secret_token.strip()
+    if not tenant_url:
+        return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
     if not token:
+        if tenant_url != job.tenant_url.strip():
+            return failure(
+                CODE_UNAVAILABLE,
+                "Enter the Secret Token: the saved token is only ever sent to the saved Tenant "
+                "URL, and the Tenant URL was changed.",
+            )
         try:
             token = secret_decrypt(job.secret_token_encrypted)
         except SecretUnavailableError as error:
             return failure(CODE_UNAVAILABLE, str(error))
-    tenant_url = tenant_url.strip()
-    if not tenant_url:
-        return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
     # The URL as typed (the client drops its query string and fragment), then the address.
     try:
         if problem := tenant_url_problem(tenant_url):
@@ -279,7 +331,14 @@ def provisioning_job_test_connection(
     except _ProbeFailed as failed:
         return failure(failed.code, failed.details)
     logger.info("Test connection for job %s succeeded", job.job_id)
-    return ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT)
+    return finish(ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT))
+
+
+def _host_of(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
 
 
 # -- the Current status toolbar ---------------------------------------------------------------
