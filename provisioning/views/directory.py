@@ -278,7 +278,7 @@ class ImportView(DirectoryMixin, TemplateView):
         problems = []
         if form.is_valid():
             upload = form.cleaned_data["file"]
-            if upload.size > getattr(settings, "PROVISIONING_IMPORT_BACKGROUND_BYTES", 262_144):
+            if upload.size > settings.PROVISIONING_IMPORT_BACKGROUND_BYTES:
                 # Large files go to a worker; the next page shows the progress bar.
                 try:
                     content = upload.read().decode("utf-8-sig")
