@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from django import forms
+from django.core.exceptions import ValidationError
 
 from provisioning.defaults import source_attributes_for, target_attributes_for
 from provisioning.models import (
@@ -11,7 +14,7 @@ from provisioning.models import (
     EnterpriseApplication,
     ProvisioningJob,
 )
-from provisioning.scoping import ScopingOperator
+from provisioning.scoping import ScopingClause, ScopingOperator, validate_clause
 
 
 class DirectoryForm(forms.Form):
@@ -213,8 +216,91 @@ class EditAttributeForm(forms.Form):
         return data
 
 
-class ScopingFilterForm(forms.Form):
-    title = forms.CharField(label="Scoping Filter Title", max_length=200, required=False)
-
-
 OPERATOR_CHOICES = [(op.value, op.value) for op in ScopingOperator]
+MAX_SCOPING_CLAUSES = 50  # rows read from one post of the editor
+
+
+class ScopingClauseForm(forms.Form):
+    """One clause row of the scoping-filter editor. ``validate_clause`` holds the rules of a
+    clause and their messages, so the fields take any text and ``clean()`` asks it."""
+
+    attribute = forms.CharField(required=False)
+    operator = forms.CharField(required=False, strip=False)
+    value = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        problems = validate_clause(data["attribute"], data["operator"], data["value"])
+        for field, field_problems in problems.items():
+            self.add_error(field, field_problems)
+        return data
+
+    def posted(self) -> dict[str, str]:
+        """The row as posted (the attribute trimmed), to show it again without judging it."""
+        values = {name: self[name].value() or "" for name in self.fields}
+        values["attribute"] = values["attribute"].strip()
+        return values
+
+    def scoping_clause(self) -> ScopingClause:
+        operator = ScopingOperator(self.cleaned_data["operator"])
+        return ScopingClause(
+            attribute=self.cleaned_data["attribute"],
+            operator=operator,
+            value=self.cleaned_data["value"] if operator.takes_value else "",
+        )
+
+
+class BaseScopingClauseFormSet(forms.BaseFormSet):
+    """The clause rows of a scoping filter (AND-ed), as ``clause-<n>-attribute|operator|value``.
+
+    The editor's page posts the number of rows as ``clause_count`` rather than a management
+    form, and the row whose Delete button was pressed as ``remove_clause``:
+    :meth:`posted_rows` reads that, and :meth:`bound_to` builds the formset of the rows kept.
+    """
+
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        return "clause"
+
+    @classmethod
+    def posted_rows(cls, data) -> list[dict[str, str]]:
+        """The rows of the editor's post, less the one removed, renumbered from 0."""
+        prefix = cls.get_default_prefix()
+        try:
+            count = min(int(data.get("clause_count") or 0), MAX_SCOPING_CLAUSES)
+        except ValueError:
+            count = 0
+        rows = []
+        for n in range(count):
+            if data.get("remove_clause") == str(n) or f"{prefix}-{n}-attribute" not in data:
+                continue
+            row = ScopingClauseForm(data, prefix=f"{prefix}-{n}").posted()
+            rows.append(row)
+        return rows
+
+    @classmethod
+    def bound_to(cls, rows: Sequence[Mapping[str, str]]) -> BaseScopingClauseFormSet:
+        """A bound formset of these rows: every row is a clause, even an empty one."""
+        prefix = cls.get_default_prefix()
+        data = {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": len(rows)}
+        for n, row in enumerate(rows):
+            data.update({f"{prefix}-{n}-{name}": value for name, value in row.items()})
+        return cls(data)
+
+    def clean(self):
+        if not self.forms:
+            raise ValidationError("Add at least one scoping clause.")
+
+    def scoping_clauses(self) -> tuple[ScopingClause, ...]:
+        return tuple(form.scoping_clause() for form in self.forms)
+
+
+ScopingClauseFormSet = forms.formset_factory(
+    ScopingClauseForm, formset=BaseScopingClauseFormSet, extra=0
+)
+
+
+class ScopingFilterForm(forms.Form):
+    """The title of a scoping filter; its clauses are a :class:`ScopingClauseFormSet`."""
+
+    title = forms.CharField(label="Scoping Filter Title")

@@ -18,15 +18,16 @@ from provisioning.expressions import (
     ExpressionSyntaxError,
     parse_expression,
 )
-from provisioning.forms import OPERATOR_CHOICES, EditAttributeForm, ObjectMappingForm
-from provisioning.models import AttributeMapping, ObjectMapping
-from provisioning.scoping import (
-    ScopingClause,
-    ScopingFilter,
-    ScopingOperator,
-    filters_from_json,
-    validate_clause,
+from provisioning.forms import (
+    OPERATOR_CHOICES,
+    EditAttributeForm,
+    ObjectMappingForm,
+    ScopingClauseForm,
+    ScopingClauseFormSet,
+    ScopingFilterForm,
 )
+from provisioning.models import AttributeMapping, ObjectMapping
+from provisioning.scoping import ScopingFilter, ScopingOperator, filters_from_json
 from provisioning.services.mappings import (
     attribute_mapping_delete,
     attribute_mapping_save,
@@ -232,8 +233,9 @@ class SourceObjectScopeView(MappingMixin, TemplateView):
 
 
 class ScopingFilterEditView(MappingMixin, TemplateView):
-    """Add Scoping Filter (``index`` absent) or edit one: clause rows posted as
-    ``clause-<n>-attribute|operator|value``; "Add New Scoping Clause" adds a row."""
+    """Add Scoping Filter (``index`` absent) or edit one. "Add New Scoping Clause" and a row's
+    Delete show the editor again with its rows changed, judging only the row being added; Ok
+    judges the title and every row, then saves."""
 
     template_name = "provisioning/scoping_filter.html"
 
@@ -249,101 +251,75 @@ class ScopingFilterEditView(MappingMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         existing = self.existing()
-        if "rows" not in context:
+        if "clauses" not in context:
             rows = [
                 {"attribute": c.attribute, "operator": str(c.operator), "value": c.value}
                 for c in (existing.clauses if existing else ())
             ]
-            context["rows"] = [{"errors": {}, **row} for row in rows]
-            context["title"] = existing.title if existing else ""
-            context["new_row"] = {"attribute": "", "operator": "EQUALS", "value": "", "errors": {}}
+            context.update(self.unjudged(rows, existing.title if existing else ""))
         context["source_attributes"] = source_attributes_for(self.mapping.object_type)
         context["operators"] = OPERATOR_CHOICES
         context["unary_operators"] = [op.value for op in ScopingOperator if not op.takes_value]
         return context
 
-    def post(self, request, *args, **kwargs):
-        post = request.POST
-        rows = []
-        count = int(post.get("clause_count", "0") or 0)
-        for n in range(min(count, 50)):
-            if post.get("remove_clause") == str(n):
-                continue
-            if f"clause-{n}-attribute" not in post:
-                continue
-            rows.append(
-                {
-                    "attribute": post.get(f"clause-{n}-attribute", "").strip(),
-                    "operator": post.get(f"clause-{n}-operator", ""),
-                    "value": post.get(f"clause-{n}-value", ""),
-                    "errors": {},
-                }
-            )
-        title = post.get("title", "").strip()
-        new_row = {
-            "attribute": post.get("new-attribute", "").strip(),
-            "operator": post.get("new-operator", "EQUALS"),
-            "value": post.get("new-value", ""),
-            "errors": {},
+    @staticmethod
+    def unjudged(rows, title: str, new_clause: ScopingClauseForm | None = None) -> dict:
+        """The editor's forms showing these values with no errors."""
+        return {
+            "clauses": ScopingClauseFormSet(initial=rows),
+            "form": ScopingFilterForm(initial={"title": title}),
+            "new_clause": new_clause or new_clause_form(),
         }
-        errors: list[str] = []
-        if "add_clause" in post:
-            problems = validate_clause(new_row["attribute"], new_row["operator"], new_row["value"])
-            if problems:
-                new_row["errors"] = problems
-            else:
-                rows.append(new_row)
-                new_row = {"attribute": "", "operator": "EQUALS", "value": "", "errors": {}}
-            return self.render_rows(rows, title, new_row, errors)
-        if "remove_clause" in post:
-            return self.render_rows(rows, title, new_row, errors)
-        # Ok: a pending new clause row counts when filled in.
-        if new_row["attribute"]:
-            problems = validate_clause(new_row["attribute"], new_row["operator"], new_row["value"])
-            if problems:
-                new_row["errors"] = problems
-                return self.render_rows(rows, title, new_row, errors)
-            rows.append(new_row)
-            new_row = {"attribute": "", "operator": "EQUALS", "value": "", "errors": {}}
-        valid = True
-        for row in rows:
-            row["errors"] = validate_clause(row["attribute"], row["operator"], row["value"])
-            valid = valid and not row["errors"]
-        if not title:
-            errors.append("Scoping Filter Title: This field is required.")
-        if not rows:
-            errors.append("Add at least one scoping clause.")
-        if errors or not valid:
-            return self.render_rows(rows, title, new_row, errors)
-        scoping_filter = ScopingFilter(
-            title=title,
-            clauses=tuple(
-                ScopingClause(
-                    attribute=row["attribute"],
-                    operator=ScopingOperator(row["operator"]),
-                    value=row["value"] if ScopingOperator(row["operator"]).takes_value else "",
-                )
-                for row in rows
-            ),
-        )
-        try:
-            if self.kwargs.get("index") is None:
-                object_mapping_scoping_filter_add(
-                    mapping=self.mapping, scoping_filter=scoping_filter, actor=request.user
-                )
-            else:
-                object_mapping_scoping_filter_replace(
-                    mapping=self.mapping,
-                    index=self.kwargs["index"],
-                    scoping_filter=scoping_filter,
-                    actor=request.user,
-                )
-        except ValidationError as error:
-            return self.render_rows(rows, title, new_row, error.messages)
-        messages.success(request, f"Saved scoping filter {title}.")
-        return HttpResponseRedirect(self.mapping_url("scope"))
 
-    def render_rows(self, rows, title, new_row, errors):
-        return self.render_to_response(
-            self.get_context_data(rows=rows, title=title, new_row=new_row, form_errors=errors)
-        )
+    def post(self, request, *args, **kwargs):
+        rows = ScopingClauseFormSet.posted_rows(request.POST)
+        new_clause = ScopingClauseForm(request.POST, prefix="new")
+        form = ScopingFilterForm(request.POST)
+        title = (form["title"].value() or "").strip()
+        if "add_clause" in request.POST:
+            if new_clause.is_valid():
+                return self.show(self.unjudged([*rows, new_clause.posted()], title))
+            return self.show(self.unjudged(rows, title, new_clause))
+        if "remove_clause" in request.POST:
+            return self.show(self.unjudged(rows, title, new_clause_form(new_clause.posted())))
+        # Ok: a pending new clause row counts when filled in.
+        if new_clause.posted()["attribute"]:
+            if not new_clause.is_valid():
+                return self.show(self.unjudged(rows, title, new_clause))
+            rows.append(new_clause.posted())
+            new_clause = new_clause_form()
+        else:
+            new_clause = new_clause_form(new_clause.posted())
+        clauses = ScopingClauseFormSet.bound_to(rows)
+        if all([clauses.is_valid(), form.is_valid()]):  # both judged, to show every error
+            scoping_filter = ScopingFilter(
+                title=form.cleaned_data["title"], clauses=clauses.scoping_clauses()
+            )
+            try:
+                if self.kwargs.get("index") is None:
+                    object_mapping_scoping_filter_add(
+                        mapping=self.mapping, scoping_filter=scoping_filter, actor=request.user
+                    )
+                else:
+                    object_mapping_scoping_filter_replace(
+                        mapping=self.mapping,
+                        index=self.kwargs["index"],
+                        scoping_filter=scoping_filter,
+                        actor=request.user,
+                    )
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            else:
+                messages.success(request, f"Saved scoping filter {scoping_filter.title}.")
+                return HttpResponseRedirect(self.mapping_url("scope"))
+        return self.show({"clauses": clauses, "form": form, "new_clause": new_clause})
+
+    def show(self, editor: dict):
+        return self.render_to_response(self.get_context_data(**editor))
+
+
+def new_clause_form(initial: dict[str, str] | None = None) -> ScopingClauseForm:
+    """The editor's unbound new-clause row: empty (EQUALS), or showing ``initial``."""
+    return ScopingClauseForm(
+        prefix="new", initial=initial or {"attribute": "", "operator": "EQUALS", "value": ""}
+    )
