@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from provisioning.defaults import source_attributes_for, target_attributes_for
+from provisioning.engine.ondemand import MAX_GROUP_MEMBERS
 from provisioning.models import (
     AttributeMapping,
     DirectoryUser,
@@ -214,6 +217,76 @@ class EditAttributeForm(forms.Form):
         else:
             data["matching_precedence"] = 0
         return data
+
+
+class OnDemandSubjectForm(forms.Form):
+    """Who Provision on demand runs for: a user or a group. The search results post
+    ``object`` ("user:<id>" or "group:<id>"); Retry and the members form post ``user`` or
+    ``group``. ``cleaned_data`` gets ``kind`` and ``object_id``."""
+
+    object = forms.CharField(required=False, strip=False)
+    user = forms.CharField(required=False, strip=False)
+    group = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        kind, raw = "", ""
+        if data["object"]:
+            kind, _, raw = data["object"].partition(":")
+        elif data["group"]:
+            kind, raw = "group", data["group"]
+        elif data["user"]:
+            kind, raw = "user", data["user"]
+        try:
+            object_id = uuid.UUID(raw)
+        except ValueError:
+            object_id = None
+        if kind not in ("user", "group") or object_id is None:
+            raise ValidationError("Select a user or a group.")
+        data.update(kind=kind, object_id=object_id)
+        return data
+
+
+class OnDemandMembersForm(forms.Form):
+    """The members of a group that Provision on demand provisions with it: at most
+    ``MAX_GROUP_MEMBERS``, each a user member of the group. ``cleaned_data["members"]`` is
+    the list of those users."""
+
+    members = forms.Field(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, group_members: QuerySet[DirectoryUser], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_members = group_members
+
+    @property
+    def chosen(self) -> list[str]:
+        """The ids posted, each once, to tick them again; none if one of them is not an id."""
+        chosen = list(dict.fromkeys(self["members"].value() or []))
+        return chosen if all(_is_uuid(value) for value in chosen) else []
+
+    def clean(self):
+        data = super().clean()
+        chosen = list(dict.fromkeys(data["members"] or []))
+        if len(chosen) > MAX_GROUP_MEMBERS:
+            raise ValidationError(
+                f"You can select up to {MAX_GROUP_MEMBERS} members of a group at a time; "
+                f"{len(chosen)} are selected."
+            )
+        if not all(_is_uuid(value) for value in chosen):
+            raise ValidationError("Select members of the group.")
+        members = list(self.group_members.filter(object_id__in=chosen))
+        if len(members) != len(chosen):
+            raise ValidationError("Select members of the group.")
+        data["members"] = members
+        return data
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 OPERATOR_CHOICES = [(op.value, op.value) for op in ScopingOperator]

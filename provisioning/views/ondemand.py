@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
@@ -17,6 +15,7 @@ from provisioning.engine.ondemand import (
     provisioning_on_demand_group_run,
     provisioning_on_demand_run,
 )
+from provisioning.forms import OnDemandMembersForm, OnDemandSubjectForm
 from provisioning.models import DirectoryGroup
 from provisioning.views.base import ApplicationMixin
 
@@ -49,33 +48,16 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
         )
         return context
 
-    def _selected(self, data) -> tuple[str, uuid.UUID] | None:
-        """("user" | "group", object id) from the candidates' ``object`` radio ("user:<id>"),
-        or the ``user`` / ``group`` field of Retry and the members form."""
-        kind, raw = "", ""
-        if data.get("object"):
-            kind, _, raw = data["object"].partition(":")
-        elif data.get("group"):
-            kind, raw = "group", data["group"]
-        elif data.get("user"):
-            kind, raw = "user", data["user"]
-        if kind not in ("user", "group"):
-            return None
-        try:
-            return kind, uuid.UUID(raw)
-        except ValueError:
-            return None
-
     def post(self, request, *args, **kwargs):
         if not self.job.is_configured:
             messages.error(request, "Save admin credentials (Automatic mode) first.")
             return redirect(request.path)
-        selected = self._selected(request.POST)
-        if selected is None:
-            messages.error(request, "Select a user or a group.")
+        subject = OnDemandSubjectForm(request.POST)
+        if not subject.is_valid():
+            messages.error(request, " ".join(subject.non_field_errors()))
             return redirect(request.path)
-        kind, object_id = selected
-        if kind == "group":
+        object_id = subject.cleaned_data["object_id"]
+        if subject.cleaned_data["kind"] == "group":
             group = selectors.directory_group_get(directory=self.directory, object_id=object_id)
             return self._post_group(request, group)
         user = selectors.directory_user_get(directory=self.directory, object_id=object_id)
@@ -83,34 +65,24 @@ class ProvisionOnDemandView(ApplicationMixin, TemplateView):
         return self.render_to_response(self.get_context_data(result=result, selected=user))
 
     def _post_group(self, request, group: DirectoryGroup):
-        def pick(error: str = "", chosen: list[str] | None = None):
-            return self.render_to_response(
-                self.get_context_data(
-                    group_choice=group,
-                    group_members=list(on_demand_group_members(group)[:500]),
-                    chosen=chosen or [],
-                    pick_error=error,
+        """Without ``run``, ask which members; with it, provision the group and those."""
+        form = OnDemandMembersForm(
+            request.POST if "run" in request.POST else None,
+            group_members=on_demand_group_members(group),
+        )
+        if form.is_valid():
+            try:
+                result = provisioning_on_demand_group_run(
+                    job=self.job, group=group, members=form.cleaned_data["members"]
                 )
+            except ValidationError as error:
+                form.add_error(None, " ".join(error.messages))
+            else:
+                return self.render_to_response(self.get_context_data(result=result, selected=group))
+        return self.render_to_response(
+            self.get_context_data(
+                group_choice=group,
+                group_members=list(on_demand_group_members(group)[:500]),
+                members_form=form,
             )
-
-        if "run" not in request.POST:
-            return pick()
-        raw = list(dict.fromkeys(request.POST.getlist("members")))
-        if len(raw) > MAX_GROUP_MEMBERS:
-            return pick(
-                f"You can select up to {MAX_GROUP_MEMBERS} members of a group at a time; "
-                f"{len(raw)} are selected.",
-                raw,
-            )
-        try:
-            ids = [uuid.UUID(value) for value in raw]
-        except ValueError:
-            return pick("Select members of the group.", [])
-        members = list(on_demand_group_members(group).filter(object_id__in=ids))
-        if len(members) != len(ids):
-            return pick("Select members of the group.", raw)
-        try:
-            result = provisioning_on_demand_group_run(job=self.job, group=group, members=members)
-        except ValidationError as error:
-            return pick(" ".join(error.messages), raw)
-        return self.render_to_response(self.get_context_data(result=result, selected=group))
+        )

@@ -1,9 +1,19 @@
 """The console's forms, without a page around them."""
 
+import uuid
+
+import pytest
 from django.http import QueryDict
 
-from provisioning.forms import ScopingClauseFormSet, ScopingFilterForm
+from provisioning.forms import (
+    OnDemandMembersForm,
+    OnDemandSubjectForm,
+    ScopingClauseFormSet,
+    ScopingFilterForm,
+)
+from provisioning.models import DirectoryGroupMember, DirectoryUser
 from provisioning.scoping import ScopingClause, ScopingOperator
+from tests.factories import DirectoryGroupFactory, DirectoryUserFactory
 
 
 def test_a_bad_clause_row_is_a_field_error_of_that_row():
@@ -67,3 +77,70 @@ def test_the_posted_rows_leave_out_the_removed_one_and_are_renumbered():
         {"attribute": "country", "operator": "EQUALS", "value": "v2"},
     ]
     assert ScopingClauseFormSet.posted_rows(QueryDict("clause_count=many")) == []
+
+
+def members_post(*values: str) -> QueryDict:
+    post = QueryDict(mutable=True)
+    post.setlist("members", list(values))
+    return post
+
+
+def test_on_demand_refuses_six_members_of_a_group():
+    six = [str(uuid.uuid4()) for _ in range(6)]
+    form = OnDemandMembersForm(members_post(*six), group_members=DirectoryUser.objects.none())
+
+    assert not form.is_valid()
+    assert form.non_field_errors() == [
+        "You can select up to 5 members of a group at a time; 6 are selected."
+    ]
+    assert form.chosen == six  # ticked again on the page
+
+
+@pytest.mark.django_db
+def test_on_demand_takes_up_to_five_members_of_the_group_only():
+    group = DirectoryGroupFactory()
+    people = [DirectoryUserFactory(directory=group.directory) for _ in range(6)]
+    for person in people:
+        DirectoryGroupMember.objects.create(group=group, member_user=person)
+    stranger = DirectoryUserFactory(directory=group.directory)
+    members = DirectoryUser.objects.filter(memberships__group=group)
+    ids = [str(person.object_id) for person in people]
+
+    five = OnDemandMembersForm(members_post(*ids[:5], ids[0]), group_members=members)
+    assert five.is_valid()
+    assert set(five.cleaned_data["members"]) == set(people[:5])
+
+    outsider = OnDemandMembersForm(
+        members_post(ids[0], str(stranger.object_id)), group_members=members
+    )
+    assert not outsider.is_valid()
+    assert outsider.non_field_errors() == ["Select members of the group."]
+
+    garbled = OnDemandMembersForm(members_post(ids[0], "not-an-id"), group_members=members)
+    assert not garbled.is_valid()
+    assert garbled.non_field_errors() == ["Select members of the group."]
+    assert garbled.chosen == []
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        ({"object": "user:{id}"}, "user"),
+        ({"object": "group:{id}"}, "group"),
+        ({"group": "{id}"}, "group"),
+        ({"user": "{id}"}, "user"),
+        ({"object": "role:{id}"}, None),
+        ({"object": "user:nope"}, None),
+        ({}, None),
+    ],
+)
+def test_on_demand_subject_is_a_user_or_a_group(data, kind):
+    object_id = uuid.uuid4()
+    form = OnDemandSubjectForm({k: v.format(id=object_id) for k, v in data.items()})
+
+    if kind is None:
+        assert not form.is_valid()
+        assert form.non_field_errors() == ["Select a user or a group."]
+    else:
+        assert form.is_valid()
+        assert (form.cleaned_data["kind"], form.cleaned_data["object_id"]) == (kind, object_id)
