@@ -1,4 +1,5 @@
-"""Forms of the Azure console. They only parse input; services hold the rules."""
+"""Forms of the Azure console. They parse input and refuse what the page would not offer
+(Delete permanently for a user not deleted); services hold the rules."""
 
 from __future__ import annotations
 
@@ -74,6 +75,29 @@ class DirectoryUserForm(forms.ModelForm):
         """The service checks uniqueness (case-insensitively, per directory)."""
 
 
+class DirectoryUserActionForm(forms.Form):
+    """The buttons of a user's page other than Save, each posting its own name: Delete (to the
+    recycle bin), Restore user, and Delete permanently, which only a deleted user offers.
+    ``cleaned_data["action"]`` is the button's name, or "" for Save."""
+
+    soft_delete = forms.BooleanField(required=False)
+    restore = forms.BooleanField(required=False)
+    hard_delete = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user: DirectoryUser, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        data["action"] = next((name for name in self.fields if data.get(name)), "")
+        if data["action"] == "hard_delete" and self.user.deleted_at is None:
+            raise ValidationError(
+                "Delete the user first; only deleted users can be deleted permanently."
+            )
+        return data
+
+
 class DirectoryGroupForm(forms.Form):
     display_name = forms.CharField(label="Group name", max_length=256)
     mail_nickname = forms.CharField(label="Mail nickname", max_length=64, required=False)
@@ -84,11 +108,36 @@ class DirectoryGroupForm(forms.Form):
 
 
 class GroupMemberAddForm(forms.Form):
+    """``cleaned_data["member"]`` is ("user" or "group", object id)."""
+
     member = forms.ChoiceField(label="Add member")
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].choices = [("", "Select a user or group…"), *choices]
+
+    def clean_member(self) -> tuple[str, uuid.UUID]:
+        return object_reference(self.cleaned_data["member"])
+
+
+class GroupMemberRemoveForm(forms.Form):
+    """A member's Remove button. ``cleaned_data["remove_member"]`` is ("user" or "group",
+    object id)."""
+
+    remove_member = forms.CharField(strip=False)
+
+    def clean_remove_member(self) -> tuple[str, uuid.UUID]:
+        return object_reference(self.cleaned_data["remove_member"])
+
+
+def object_reference(value: str) -> tuple[str, uuid.UUID]:
+    """("user", id) for the console's "user:<id>" choice values; any other kind is a group."""
+    kind, _, raw = value.partition(":")
+    try:
+        object_id = uuid.UUID(raw)
+    except ValueError:
+        raise ValidationError("Select a user or group.") from None
+    return ("user" if kind == "user" else "group"), object_id
 
 
 class ImportForm(forms.Form):
@@ -105,6 +154,8 @@ class NewApplicationForm(forms.Form):
 
 
 class AssignmentForm(forms.Form):
+    """Users and groups → Add user/group → Assign."""
+
     principal = forms.ChoiceField(label="Users and groups")
     role = forms.ChoiceField(label="Select a role")
 
@@ -112,6 +163,10 @@ class AssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["principal"].choices = [("", "None Selected"), *principals]
         self.fields["role"].choices = roles
+
+    def clean_principal(self) -> tuple[str, uuid.UUID]:
+        """("user" or "group", object id)."""
+        return object_reference(self.cleaned_data["principal"])
 
 
 class ProvisioningForm(forms.Form):

@@ -3,8 +3,6 @@ application's overview and its Users and groups (assignments)."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -116,8 +114,7 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
             return redirect(request.path)
         form = AssignmentForm(request.POST, **self.forms_kwargs())
         if form.is_valid():
-            kind, _, raw = form.cleaned_data["principal"].partition(":")
-            object_id = uuid.UUID(raw)
+            kind, object_id = form.cleaned_data["principal"]
             if kind == "user":
                 principal = selectors.directory_user_get(
                     directory=self.directory, object_id=object_id

@@ -16,8 +16,10 @@ from provisioning import selectors
 from provisioning.forms import (
     DirectoryForm,
     DirectoryGroupForm,
+    DirectoryUserActionForm,
     DirectoryUserForm,
     GroupMemberAddForm,
+    GroupMemberRemoveForm,
     ImportForm,
 )
 from provisioning.models import Directory, DirectoryGroup, DirectoryUser
@@ -102,25 +104,13 @@ class UserEditView(DirectoryMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         user = self.get_user()
-        if "soft_delete" in request.POST and user:
-            directory_services.directory_user_soft_delete(directory=self.directory, user=user)
-            messages.success(request, f"{user.display_name} was deleted.")
-            return redirect(request.path)
-        if "restore" in request.POST and user:
-            directory_services.directory_user_restore(directory=self.directory, user=user)
-            messages.success(request, f"{user.display_name} was restored.")
-            return redirect(request.path)
-        if "hard_delete" in request.POST and user:
-            if user.deleted_at is None:
-                messages.error(
-                    request,
-                    "Delete the user first; only deleted users can be deleted permanently.",
-                )
+        if user is not None:
+            actions = DirectoryUserActionForm(request.POST, user=user)
+            if not actions.is_valid():
+                messages.error(request, " ".join(actions.non_field_errors()))
                 return redirect(request.path)
-            name = user.display_name
-            directory_services.directory_user_hard_delete(directory=self.directory, user=user)
-            messages.success(request, f"{name} was permanently deleted.")
-            return redirect("provisioning:users", tenant_id=self.directory.tenant_id)
+            if actions.cleaned_data["action"]:
+                return self.act(actions.cleaned_data["action"], user)
         form = DirectoryUserForm(
             request.POST, instance=user or DirectoryUser(), directory=self.directory
         )
@@ -146,6 +136,22 @@ class UserEditView(DirectoryMixin, TemplateView):
             except ValidationError as error:
                 apply_errors(form, error)
         return self.render_to_response(self.get_context_data(form=form))
+
+    def act(self, action: str, user: DirectoryUser):
+        """Delete (to the recycle bin), Restore, or Delete permanently."""
+        request = self.request
+        if action == "soft_delete":
+            directory_services.directory_user_soft_delete(directory=self.directory, user=user)
+            messages.success(request, f"{user.display_name} was deleted.")
+            return redirect(request.path)
+        if action == "restore":
+            directory_services.directory_user_restore(directory=self.directory, user=user)
+            messages.success(request, f"{user.display_name} was restored.")
+            return redirect(request.path)
+        name = user.display_name
+        directory_services.directory_user_hard_delete(directory=self.directory, user=user)
+        messages.success(request, f"{name} was permanently deleted.")
+        return redirect("provisioning:users", tenant_id=self.directory.tenant_id)
 
 
 class GroupListView(DirectoryMixin, TemplateView):
@@ -209,12 +215,7 @@ class GroupEditView(DirectoryMixin, TemplateView):
         context["subject"] = group
         return context
 
-    def _resolve_member(self, value: str):
-        kind, _, raw = value.partition(":")
-        try:
-            object_id = uuid.UUID(raw)
-        except ValueError:
-            raise Http404("No such member") from None
+    def _resolve_member(self, kind: str, object_id: uuid.UUID):
         if kind == "user":
             return selectors.directory_user_get(directory=self.directory, object_id=object_id)
         return selectors.directory_group_get(directory=self.directory, object_id=object_id)
@@ -224,7 +225,7 @@ class GroupEditView(DirectoryMixin, TemplateView):
         if group is not None and "add_member" in request.POST:
             form = GroupMemberAddForm(request.POST, choices=self.member_choices(group))
             if form.is_valid():
-                member = self._resolve_member(form.cleaned_data["member"])
+                member = self._resolve_member(*form.cleaned_data["member"])
                 try:
                     directory_services.directory_group_member_add(
                         directory=self.directory, group=group, member=member
@@ -235,7 +236,10 @@ class GroupEditView(DirectoryMixin, TemplateView):
                     apply_errors(form, error)
             return self.render_to_response(self.get_context_data(member_form=form))
         if group is not None and "remove_member" in request.POST:
-            member = self._resolve_member(request.POST["remove_member"])
+            remove = GroupMemberRemoveForm(request.POST)
+            if not remove.is_valid():
+                raise Http404("No such member")
+            member = self._resolve_member(*remove.cleaned_data["remove_member"])
             directory_services.directory_group_member_remove(
                 directory=self.directory, group=group, member=member
             )

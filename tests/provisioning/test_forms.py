@@ -4,8 +4,11 @@ import uuid
 
 import pytest
 from django.http import QueryDict
+from django.utils import timezone
 
 from provisioning.forms import (
+    DirectoryUserActionForm,
+    GroupMemberRemoveForm,
     OnDemandMembersForm,
     OnDemandSubjectForm,
     ScopingClauseFormSet,
@@ -144,3 +147,38 @@ def test_on_demand_subject_is_a_user_or_a_group(data, kind):
     else:
         assert form.is_valid()
         assert (form.cleaned_data["kind"], form.cleaned_data["object_id"]) == (kind, object_id)
+
+
+@pytest.mark.django_db
+def test_only_a_deleted_user_can_be_deleted_permanently():
+    user = DirectoryUserFactory()
+
+    live = DirectoryUserActionForm({"hard_delete": "1"}, user=user)
+    assert not live.is_valid()
+    assert live.non_field_errors() == [
+        "Delete the user first; only deleted users can be deleted permanently."
+    ]
+    assert DirectoryUserActionForm({"soft_delete": "1"}, user=user).is_valid()
+
+    user.deleted_at = timezone.now()
+    deleted = DirectoryUserActionForm({"hard_delete": "1"}, user=user)
+    assert deleted.is_valid()
+    assert deleted.cleaned_data["action"] == "hard_delete"
+    save = DirectoryUserActionForm({"display_name": "Ada"}, user=user)
+    assert save.is_valid()
+    assert save.cleaned_data["action"] == ""
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [("user:{id}", "user"), ("group:{id}", "group"), ("user:nope", None), ("", None)],
+)
+def test_a_member_remove_button_names_a_user_or_a_group(value, kind):
+    object_id = uuid.uuid4()
+    form = GroupMemberRemoveForm({"remove_member": value.format(id=object_id)})
+
+    if kind is None:
+        assert not form.is_valid()
+    else:
+        assert form.is_valid()
+        assert form.cleaned_data["remove_member"] == (kind, object_id)
