@@ -1,5 +1,6 @@
-"""Forms of the Azure console. They parse input and refuse what the page would not offer
-(Delete permanently for a user not deleted); services hold the rules."""
+"""Forms of the Azure console. They parse input, refuse what the page would not offer (Delete
+permanently for a user not deleted) and, like a model form, a directory name already taken;
+services hold the rules."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from provisioning.defaults import source_attributes_for, target_attributes_for
 from provisioning.engine.ondemand import MAX_GROUP_MEMBERS
 from provisioning.models import (
     AttributeMapping,
+    Directory,
     DirectoryUser,
     EnterpriseApplication,
     ProvisioningJob,
@@ -22,10 +24,18 @@ from provisioning.scoping import ScopingClause, ScopingOperator, validate_clause
 
 
 class DirectoryForm(forms.Form):
+    NAME_TAKEN = "A directory with this name already exists."
+
     name = forms.CharField(label="Directory name", max_length=200)
     domain = forms.CharField(
         label="Primary domain", max_length=253, help_text="e.g. contoso.onmicrosoft.com"
     )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Directory.objects.filter(name=name).exists():
+            raise ValidationError(self.NAME_TAKEN)
+        return name
 
 
 USER_FORM_FIELDS = [
@@ -57,6 +67,9 @@ USER_FORM_FIELDS = [
 class DirectoryUserForm(forms.ModelForm):
     """Create/edit a user by hand. Uniqueness and the manager chain are checked by the
     service; the model form only shapes the fields."""
+
+    # The service's words, for when the database's constraint catches a concurrent save.
+    UPN_TAKEN = "Another user already has this user principal name."
 
     class Meta:
         model = DirectoryUser
@@ -219,6 +232,11 @@ class ObjectMappingForm(forms.Form):
 class EditAttributeForm(forms.Form):
     """The Edit Attribute dialog. Fields irrelevant to the mapping type are hidden in the page
     and ignored by the service."""
+
+    SAVED_MEANWHILE = (
+        "Another mapping to this target attribute, or with this matching precedence, was saved "
+        "meanwhile."
+    )
 
     mapping_type = forms.ChoiceField(
         label="Mapping type", choices=AttributeMapping.MappingType.choices

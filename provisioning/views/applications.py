@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
@@ -132,4 +133,8 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
                 return redirect(request.path)
             except ValidationError as error:
                 apply_errors(form, error)
+            except IntegrityError:  # assigned by another request since the service's check
+                form.add_error(
+                    None, f"{principal} is already assigned to {self.application} as {role}."
+                )
         return self.render_to_response(self.get_context_data(form=form))

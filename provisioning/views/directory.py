@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from django.shortcuts import redirect
 from django.views.generic import TemplateView
@@ -22,7 +23,7 @@ from provisioning.forms import (
     GroupMemberRemoveForm,
     ImportForm,
 )
-from provisioning.models import Directory, DirectoryGroup, DirectoryUser
+from provisioning.models import DirectoryGroup, DirectoryUser
 from provisioning.services import directory as directory_services
 from provisioning.services.directory_import import (
     DirectoryImportError,
@@ -45,10 +46,11 @@ class HomeView(AzureConsoleMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         form = DirectoryForm(request.POST)
         if form.is_valid():
-            if Directory.objects.filter(name=form.cleaned_data["name"].strip()).exists():
-                form.add_error("name", "A directory with this name already exists.")
-            else:
+            try:
                 directory = directory_services.directory_create(**form.cleaned_data)
+            except IntegrityError:  # created by another request since the form's check
+                form.add_error("name", DirectoryForm.NAME_TAKEN)
+            else:
                 messages.success(request, f"Directory {directory.name} created.")
                 return redirect("provisioning:directory", tenant_id=directory.tenant_id)
         return self.render_to_response(self.get_context_data(form=form))
@@ -135,6 +137,8 @@ class UserEditView(DirectoryMixin, TemplateView):
                 )
             except ValidationError as error:
                 apply_errors(form, error)
+            except IntegrityError:  # another request took the name since the service's check
+                form.add_error("user_principal_name", DirectoryUserForm.UPN_TAKEN)
         return self.render_to_response(self.get_context_data(form=form))
 
     def act(self, action: str, user: DirectoryUser):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
 from django.views import View
@@ -206,6 +207,8 @@ class EditAttributeView(MappingMixin, TemplateView):
                 )
             except ValidationError as error:
                 apply_errors(form, error)
+            except IntegrityError:  # a concurrent save took the target or the precedence
+                form.add_error(None, EditAttributeForm.SAVED_MEANWHILE)
             else:
                 messages.success(request, f"Saved the mapping to {data['target_attribute']}.")
                 return HttpResponseRedirect(self.mapping_url())
