@@ -1,24 +1,41 @@
-"""Forms of the Azure console. They only parse input; services hold the rules."""
+"""Forms of the Azure console. They parse input, refuse what the page would not offer (Delete
+permanently for a user not deleted) and, like a model form, a directory name already taken;
+services hold the rules."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 
 from provisioning.defaults import source_attributes_for, target_attributes_for
+from provisioning.engine.ondemand import MAX_GROUP_MEMBERS
 from provisioning.models import (
     AttributeMapping,
+    Directory,
     DirectoryUser,
     EnterpriseApplication,
     ProvisioningJob,
 )
-from provisioning.scoping import ScopingOperator
+from provisioning.scoping import ScopingClause, ScopingOperator, validate_clause
 
 
 class DirectoryForm(forms.Form):
+    NAME_TAKEN = "A directory with this name already exists."
+
     name = forms.CharField(label="Directory name", max_length=200)
     domain = forms.CharField(
         label="Primary domain", max_length=253, help_text="e.g. contoso.onmicrosoft.com"
     )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if Directory.objects.filter(name=name).exists():
+            raise ValidationError(self.NAME_TAKEN)
+        return name
 
 
 USER_FORM_FIELDS = [
@@ -51,6 +68,9 @@ class DirectoryUserForm(forms.ModelForm):
     """Create/edit a user by hand. Uniqueness and the manager chain are checked by the
     service; the model form only shapes the fields."""
 
+    # The service's words, for when the database's constraint catches a concurrent save.
+    UPN_TAKEN = "Another user already has this user principal name."
+
     class Meta:
         model = DirectoryUser
         fields = USER_FORM_FIELDS
@@ -68,6 +88,29 @@ class DirectoryUserForm(forms.ModelForm):
         """The service checks uniqueness (case-insensitively, per directory)."""
 
 
+class DirectoryUserActionForm(forms.Form):
+    """The buttons of a user's page other than Save, each posting its own name: Delete (to the
+    recycle bin), Restore user, and Delete permanently, which only a deleted user offers.
+    ``cleaned_data["action"]`` is the button's name, or "" for Save."""
+
+    soft_delete = forms.BooleanField(required=False)
+    restore = forms.BooleanField(required=False)
+    hard_delete = forms.BooleanField(required=False)
+
+    def __init__(self, *args, user: DirectoryUser, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self):
+        data = super().clean()
+        data["action"] = next((name for name in self.fields if data.get(name)), "")
+        if data["action"] == "hard_delete" and self.user.deleted_at is None:
+            raise ValidationError(
+                "Delete the user first; only deleted users can be deleted permanently."
+            )
+        return data
+
+
 class DirectoryGroupForm(forms.Form):
     display_name = forms.CharField(label="Group name", max_length=256)
     mail_nickname = forms.CharField(label="Mail nickname", max_length=64, required=False)
@@ -78,11 +121,36 @@ class DirectoryGroupForm(forms.Form):
 
 
 class GroupMemberAddForm(forms.Form):
+    """``cleaned_data["member"]`` is ("user" or "group", object id)."""
+
     member = forms.ChoiceField(label="Add member")
 
     def __init__(self, *args, choices, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["member"].choices = [("", "Select a user or group…"), *choices]
+
+    def clean_member(self) -> tuple[str, uuid.UUID]:
+        return object_reference(self.cleaned_data["member"])
+
+
+class GroupMemberRemoveForm(forms.Form):
+    """A member's Remove button. ``cleaned_data["remove_member"]`` is ("user" or "group",
+    object id)."""
+
+    remove_member = forms.CharField(strip=False)
+
+    def clean_remove_member(self) -> tuple[str, uuid.UUID]:
+        return object_reference(self.cleaned_data["remove_member"])
+
+
+def object_reference(value: str) -> tuple[str, uuid.UUID]:
+    """("user", id) for the console's "user:<id>" choice values; any other kind is a group."""
+    kind, _, raw = value.partition(":")
+    try:
+        object_id = uuid.UUID(raw)
+    except ValueError:
+        raise ValidationError("Select a user or group.") from None
+    return ("user" if kind == "user" else "group"), object_id
 
 
 class ImportForm(forms.Form):
@@ -99,6 +167,8 @@ class NewApplicationForm(forms.Form):
 
 
 class AssignmentForm(forms.Form):
+    """Users and groups → Add user/group → Assign."""
+
     principal = forms.ChoiceField(label="Users and groups")
     role = forms.ChoiceField(label="Select a role")
 
@@ -106,6 +176,10 @@ class AssignmentForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["principal"].choices = [("", "None Selected"), *principals]
         self.fields["role"].choices = roles
+
+    def clean_principal(self) -> tuple[str, uuid.UUID]:
+        """("user" or "group", object id)."""
+        return object_reference(self.cleaned_data["principal"])
 
 
 class ProvisioningForm(forms.Form):
@@ -158,6 +232,11 @@ class ObjectMappingForm(forms.Form):
 class EditAttributeForm(forms.Form):
     """The Edit Attribute dialog. Fields irrelevant to the mapping type are hidden in the page
     and ignored by the service."""
+
+    SAVED_MEANWHILE = (
+        "Another mapping to this target attribute, or with this matching precedence, was saved "
+        "meanwhile."
+    )
 
     mapping_type = forms.ChoiceField(
         label="Mapping type", choices=AttributeMapping.MappingType.choices
@@ -213,8 +292,161 @@ class EditAttributeForm(forms.Form):
         return data
 
 
-class ScopingFilterForm(forms.Form):
-    title = forms.CharField(label="Scoping Filter Title", max_length=200, required=False)
+class OnDemandSubjectForm(forms.Form):
+    """Who Provision on demand runs for: a user or a group. The search results post
+    ``object`` ("user:<id>" or "group:<id>"); Retry and the members form post ``user`` or
+    ``group``. ``cleaned_data`` gets ``kind`` and ``object_id``."""
+
+    object = forms.CharField(required=False, strip=False)
+    user = forms.CharField(required=False, strip=False)
+    group = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        kind, raw = "", ""
+        if data["object"]:
+            kind, _, raw = data["object"].partition(":")
+        elif data["group"]:
+            kind, raw = "group", data["group"]
+        elif data["user"]:
+            kind, raw = "user", data["user"]
+        try:
+            object_id = uuid.UUID(raw)
+        except ValueError:
+            object_id = None
+        if kind not in ("user", "group") or object_id is None:
+            raise ValidationError("Select a user or a group.")
+        data.update(kind=kind, object_id=object_id)
+        return data
+
+
+class OnDemandMembersForm(forms.Form):
+    """The members of a group that Provision on demand provisions with it: at most
+    ``MAX_GROUP_MEMBERS``, each a user member of the group. ``cleaned_data["members"]`` is
+    the list of those users."""
+
+    members = forms.Field(required=False, widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, group_members: QuerySet[DirectoryUser], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.group_members = group_members
+
+    @property
+    def chosen(self) -> list[str]:
+        """The ids posted, each once, to tick them again; none if one of them is not an id."""
+        chosen = list(dict.fromkeys(self["members"].value() or []))
+        return chosen if all(_is_uuid(value) for value in chosen) else []
+
+    def clean(self):
+        data = super().clean()
+        chosen = list(dict.fromkeys(data["members"] or []))
+        if len(chosen) > MAX_GROUP_MEMBERS:
+            raise ValidationError(
+                f"You can select up to {MAX_GROUP_MEMBERS} members of a group at a time; "
+                f"{len(chosen)} are selected."
+            )
+        if not all(_is_uuid(value) for value in chosen):
+            raise ValidationError("Select members of the group.")
+        members = list(self.group_members.filter(object_id__in=chosen))
+        if len(members) != len(chosen):
+            raise ValidationError("Select members of the group.")
+        data["members"] = members
+        return data
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 OPERATOR_CHOICES = [(op.value, op.value) for op in ScopingOperator]
+MAX_SCOPING_CLAUSES = 50  # rows read from one post of the editor
+
+
+class ScopingClauseForm(forms.Form):
+    """One clause row of the scoping-filter editor. ``validate_clause`` holds the rules of a
+    clause and their messages, so the fields take any text and ``clean()`` asks it."""
+
+    attribute = forms.CharField(required=False)
+    operator = forms.CharField(required=False, strip=False)
+    value = forms.CharField(required=False, strip=False)
+
+    def clean(self):
+        data = super().clean()
+        problems = validate_clause(data["attribute"], data["operator"], data["value"])
+        for field, field_problems in problems.items():
+            self.add_error(field, field_problems)
+        return data
+
+    def posted(self) -> dict[str, str]:
+        """The row as posted (the attribute trimmed), to show it again without judging it."""
+        values = {name: self[name].value() or "" for name in self.fields}
+        values["attribute"] = values["attribute"].strip()
+        return values
+
+    def scoping_clause(self) -> ScopingClause:
+        operator = ScopingOperator(self.cleaned_data["operator"])
+        return ScopingClause(
+            attribute=self.cleaned_data["attribute"],
+            operator=operator,
+            value=self.cleaned_data["value"] if operator.takes_value else "",
+        )
+
+
+class BaseScopingClauseFormSet(forms.BaseFormSet):
+    """The clause rows of a scoping filter (AND-ed), as ``clause-<n>-attribute|operator|value``.
+
+    The editor's page posts the number of rows as ``clause_count`` rather than a management
+    form, and the row whose Delete button was pressed as ``remove_clause``:
+    :meth:`posted_rows` reads that, and :meth:`bound_to` builds the formset of the rows kept.
+    """
+
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        return "clause"
+
+    @classmethod
+    def posted_rows(cls, data) -> list[dict[str, str]]:
+        """The rows of the editor's post, less the one removed, renumbered from 0."""
+        prefix = cls.get_default_prefix()
+        try:
+            count = min(int(data.get("clause_count") or 0), MAX_SCOPING_CLAUSES)
+        except ValueError:
+            count = 0
+        rows = []
+        for n in range(count):
+            if data.get("remove_clause") == str(n) or f"{prefix}-{n}-attribute" not in data:
+                continue
+            row = ScopingClauseForm(data, prefix=f"{prefix}-{n}").posted()
+            rows.append(row)
+        return rows
+
+    @classmethod
+    def bound_to(cls, rows: Sequence[Mapping[str, str]]) -> BaseScopingClauseFormSet:
+        """A bound formset of these rows: every row is a clause, even an empty one."""
+        prefix = cls.get_default_prefix()
+        data = {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": len(rows)}
+        for n, row in enumerate(rows):
+            data.update({f"{prefix}-{n}-{name}": value for name, value in row.items()})
+        return cls(data)
+
+    def clean(self):
+        if not self.forms:
+            raise ValidationError("Add at least one scoping clause.")
+
+    def scoping_clauses(self) -> tuple[ScopingClause, ...]:
+        return tuple(form.scoping_clause() for form in self.forms)
+
+
+ScopingClauseFormSet = forms.formset_factory(
+    ScopingClauseForm, formset=BaseScopingClauseFormSet, extra=0
+)
+
+
+class ScopingFilterForm(forms.Form):
+    """The title of a scoping filter; its clauses are a :class:`ScopingClauseFormSet`."""
+
+    title = forms.CharField(label="Scoping Filter Title")

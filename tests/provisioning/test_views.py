@@ -3,10 +3,14 @@
 import json
 
 import pytest
+from django.db import IntegrityError
 from django.urls import reverse
 
+from provisioning.forms import DirectoryForm
 from provisioning.models import AttributeMapping, DirectoryUser, ProvisioningAuditEvent
 from provisioning.scoping import filters_from_json
+from provisioning.services import directory as directory_services
+from provisioning.services import mappings as mapping_services
 from tests.factories import (
     DirectoryFactory,
     DirectoryGroupFactory,
@@ -333,3 +337,62 @@ def test_test_connection_without_scripts_renders_the_notification(staff_client):
     assert json_response["ok"] is False
     assert json_response["error_code"]
     assert "never-shown-token" not in str(json_response)
+
+
+def test_a_user_principal_name_taken_meanwhile_is_a_form_error(staff_client, monkeypatch):
+    existing = DirectoryUserFactory()
+    url = reverse("provisioning:user-new", kwargs={"tenant_id": existing.directory.tenant_id})
+
+    # Another request saved the same name between the service's checks and its insert.
+    def lose_the_race(**kwargs):
+        raise IntegrityError('duplicate key value violates "provisioning_user_unique_upn"')
+
+    monkeypatch.setattr(directory_services, "directory_user_create", lose_the_race)
+
+    response = staff_client.post(
+        url,
+        {
+            "user_principal_name": existing.user_principal_name.upper(),
+            "display_name": "Twin",
+            "account_enabled": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "Another user already has this user principal name." in response.content.decode()
+    assert DirectoryUser.objects.filter(directory=existing.directory).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # the insert fails in the database, as in a race
+def test_a_directory_name_taken_meanwhile_is_a_form_error(staff_client, monkeypatch):
+    DirectoryFactory(name="Contoso")
+    # Another request created the directory after the form's check.
+    monkeypatch.setattr(DirectoryForm, "clean_name", lambda form: form.cleaned_data["name"])
+
+    response = staff_client.post(
+        reverse("provisioning:home"), {"name": "Contoso", "domain": "contoso.example"}
+    )
+
+    assert response.status_code == 200
+    assert "A directory with this name already exists." in response.content.decode()
+
+
+def test_an_attribute_target_taken_meanwhile_is_a_form_error(staff_client, monkeypatch):
+    app = make_application(template="scim")
+    url = reverse("provisioning:attribute-new", kwargs={**app_kwargs(app), "object_type": "user"})
+    # Another request maps the same target between the service's check and its insert.
+    monkeypatch.setattr(mapping_services, "_validate_attribute", lambda *args, **kwargs: None)
+
+    response = staff_client.post(
+        url,
+        {
+            "mapping_type": "Constant",
+            "constant_value": "x",
+            "target_attribute": "userName",
+            "match_objects": "no",
+            "apply": "Always",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "was saved meanwhile" in response.content.decode()

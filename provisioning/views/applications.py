@@ -1,0 +1,140 @@
+"""The enterprise applications blades: the list, the gallery (new application), an
+application's overview and its Users and groups (assignments)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError
+from django.http import Http404
+from django.shortcuts import redirect
+from django.views.generic import TemplateView
+
+from provisioning import selectors
+from provisioning.forms import AssignmentForm, NewApplicationForm
+from provisioning.services.applications import (
+    app_role_assignment_create,
+    app_role_assignment_delete,
+    enterprise_application_create,
+)
+from provisioning.views.base import ApplicationMixin, DirectoryMixin, apply_errors
+from provisioning.views.status import CurrentStatusMixin
+
+
+class ApplicationListView(DirectoryMixin, TemplateView):
+    template_name = "provisioning/app_list.html"
+    menu = "apps"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["apps"] = selectors.application_list(directory=self.directory)
+        return context
+
+
+class ApplicationGalleryView(DirectoryMixin, TemplateView):
+    template_name = "provisioning/app_gallery.html"
+    menu = "apps"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["gallery"] = [
+            {
+                "template": "elium",
+                "name": "Elium",
+                "publisher": "Elium",
+                "description": "Knowledge sharing platform. Automatic user provisioning (users "
+                "only).",
+            },
+            {
+                "template": "scim",
+                "name": "Generic SCIM app",
+                "publisher": "Microsoft",
+                "description": "Integrate any other application you don't find in the gallery "
+                "(Non-gallery) that supports SCIM 2.0: users and groups.",
+            },
+        ]
+        context.setdefault("form", NewApplicationForm())
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = NewApplicationForm(request.POST)
+        if form.is_valid():
+            application = enterprise_application_create(
+                directory=self.directory,
+                template=form.cleaned_data["template"],
+                name=form.cleaned_data["name"],
+            )
+            messages.success(request, f"Successfully added application {application.name}.")
+            return redirect(
+                "provisioning:app-overview",
+                tenant_id=self.directory.tenant_id,
+                app_id=application.object_id,
+            )
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class ApplicationOverviewView(CurrentStatusMixin, ApplicationMixin, TemplateView):
+    template_name = "provisioning/app_overview.html"
+    menu = "app-overview"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["assignment_count"] = self.application.assignments.count()
+        return context
+
+
+class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
+    template_name = "provisioning/app_users_groups.html"
+    menu = "app-users"
+
+    def forms_kwargs(self):
+        users = [
+            (f"user:{u.object_id}", f"{u.display_name} ({u.user_principal_name})")
+            for u in self.directory.users.active()[:500]
+        ]
+        groups = [
+            (f"group:{g.object_id}", f"{g.display_name} (group)")
+            for g in self.directory.groups.filter(security_enabled=True)[:500]
+        ]
+        roles = [(str(r.role_id), r.display_name) for r in self.application.roles.all()]
+        return {"principals": users + groups, "roles": roles}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", AssignmentForm(**self.forms_kwargs()))
+        context["assignments"] = selectors.app_assignment_list(application=self.application)
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if "remove" in request.POST:
+            assignment = self.application.assignments.filter(pk=request.POST["remove"]).first()
+            if assignment is None:
+                raise Http404("No such assignment")
+            app_role_assignment_delete(application=self.application, assignment=assignment)
+            messages.success(request, f"Removed {assignment.principal} from {self.application}.")
+            return redirect(request.path)
+        form = AssignmentForm(request.POST, **self.forms_kwargs())
+        if form.is_valid():
+            kind, object_id = form.cleaned_data["principal"]
+            if kind == "user":
+                principal = selectors.directory_user_get(
+                    directory=self.directory, object_id=object_id
+                )
+            else:
+                principal = selectors.directory_group_get(
+                    directory=self.directory, object_id=object_id
+                )
+            role = self.application.roles.get(role_id=form.cleaned_data["role"])
+            try:
+                app_role_assignment_create(
+                    application=self.application, principal=principal, role=role
+                )
+                messages.success(request, f"Assigned {principal} to {self.application}.")
+                return redirect(request.path)
+            except ValidationError as error:
+                apply_errors(form, error)
+            except IntegrityError:  # assigned by another request since the service's check
+                form.add_error(
+                    None, f"{principal} is already assigned to {self.application} as {role}."
+                )
+        return self.render_to_response(self.get_context_data(form=form))
