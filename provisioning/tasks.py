@@ -7,6 +7,11 @@
   once across any number of workers, while different jobs run in parallel.
 * ``provisioning.prune_logs`` — daily retention of provisioning logs.
 * ``provisioning.run_directory_import`` — a large directory file imported on a worker.
+* ``provisioning.retry_stalled_jobs`` — every minute: a job left ``doing`` by a worker that
+  died (``kill -9``, OOM, a lost machine: no heartbeat for ``WORKER_STALLED_SECONDS``) is put
+  back in the queue, so its lock is released and provisioning goes on by itself. A cycle is
+  resumable (the engine resumes a cycle left running and matches what the dead worker already
+  created on the target), so the retry neither loses nor duplicates an object.
 
 Tasks take ids and call services and the engine. Nothing imports this module but the services
 that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``), and nothing this
@@ -17,9 +22,12 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import close_old_connections
+from procrastinate import JobContext
 from procrastinate.contrib.django import app
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException
+from procrastinate.jobs import Status
 
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.models import ProvisioningJob
@@ -84,3 +92,34 @@ def run_directory_import(job_pk: int) -> str | None:
     """Import a large directory file in the background (progress on the job row)."""
     job = directory_import_job_run(job_pk=job_pk)
     return job.status if job else None
+
+
+@app.periodic(cron="* * * * *", periodic_id="retry-stalled-jobs")
+@app.task(
+    name="provisioning.retry_stalled_jobs", queueing_lock="retry-stalled-jobs", pass_context=True
+)
+async def retry_stalled_jobs(context: JobContext, timestamp: int) -> int:
+    """Every minute: requeue the jobs of dead workers. Returns how many were requeued.
+
+    A stalled job whose queueing lock is already taken by a waiting twin (the scheduler queued
+    the next cycle meanwhile) is marked failed instead: the twin runs, nothing runs twice."""
+    manager = context.app.job_manager
+    stalled = await manager.get_stalled_jobs(
+        seconds_since_heartbeat=settings.WORKER_STALLED_SECONDS
+    )
+    requeued = 0
+    for job in stalled:
+        if job.id == context.job.id:
+            continue
+        try:
+            await manager.retry_job(job)
+            requeued += 1
+            logger.warning("Requeued job %s (%s) of a dead worker", job.id, job.task_name)
+        except ConnectorException:
+            await manager.finish_job(job, status=Status.FAILED, delete_job=False)
+            logger.warning(
+                "Job %s (%s) of a dead worker failed; its queued twin runs instead",
+                job.id,
+                job.task_name,
+            )
+    return requeued

@@ -128,6 +128,9 @@ PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
 
 # How long ago a worker heartbeat may be before /healthz calls the workers stale.
 WORKER_HEARTBEAT_STALE_SECONDS = 60
+# A job whose worker has sent no heartbeat for this long belongs to a dead worker and is
+# requeued (procrastinate workers beat every 10 s).
+WORKER_STALLED_SECONDS = env.int("WORKER_STALLED_SECONDS", default=45)
 
 LOGGING = {
     "version": 1,

@@ -180,4 +180,5 @@ def test_admin_configures_elium_provisioning_end_to_end(live_server, page):
     assert activities == {
         "Update provisioning setting or credentials",
         "Update attribute mappings or scope",
+        "Test connection",
     }
