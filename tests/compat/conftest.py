@@ -18,10 +18,8 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 
-from elium_portal.services.tokens import scim_token_issue
 from scim_api import ratelimit
-from tests.factories import TenantFactory
-from tests.scim_api.conftest import azure_user
+from tests.factories import ScimTokenFactory, TenantFactory, azure_user
 
 SCIM_JSON = "application/scim+json"
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -165,7 +163,7 @@ def scim_tenant(transactional_db, live_server, settings):
 
 @pytest.fixture
 def scim_token(scim_tenant) -> str:
-    return scim_token_issue(tenant=scim_tenant).plaintext
+    return ScimTokenFactory(tenant=scim_tenant).plaintext
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.compat.conftest import (
     random_guid,
     scim_body,
 )
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

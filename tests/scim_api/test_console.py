@@ -3,8 +3,7 @@
 import pytest
 
 from elium_portal.models import AuditEvent, Membership
-from tests.factories import MembershipFactory
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import MembershipFactory, azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 
 from scim_api.models import ScimRequestLog
 from scim_api.request_log import redact_body, scim_request_log_prune
-from tests.scim_api.conftest import azure_user
+from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import pytest
 
 from elium_portal.models import ScimToken
 from scim_api.models import ScimRequestLog, ScimUser
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
 
