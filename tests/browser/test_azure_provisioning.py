@@ -7,13 +7,13 @@ import socket
 import pytest
 from playwright.sync_api import expect
 
-from elium_portal.services.tokens import scim_token_issue
 from provisioning.models import EnterpriseApplication, ProvisioningAuditEvent
 from provisioning.scoping import filters_from_json
 from tests.factories import (
     DirectoryFactory,
     DirectoryGroupFactory,
     DirectoryUserFactory,
+    ScimTokenFactory,
     TenantFactory,
     UserFactory,
 )
@@ -46,7 +46,7 @@ def test_non_staff_users_cannot_open_the_console(live_server, page):
 def test_admin_configures_elium_provisioning_end_to_end(live_server, page):
     UserFactory(username="admin", is_staff=True)
     tenant = TenantFactory(slug="acme", name="Acme")
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant=tenant).plaintext
     directory = DirectoryFactory(name="Contoso")
     DirectoryUserFactory(directory=directory, display_name="Ada Lovelace", department="Sales")
     DirectoryGroupFactory(directory=directory, display_name="Sales team")

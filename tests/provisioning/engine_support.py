@@ -13,11 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
-from elium_portal.services.tokens import scim_token_issue
 from provisioning.models import ProvisioningJob
 from provisioning.services.applications import app_role_assignment_create
 from provisioning.services.jobs import provisioning_job_update
-from tests.factories import DirectoryFactory, TenantFactory, make_application
+from tests.factories import DirectoryFactory, ScimTokenFactory, make_application
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -64,8 +63,7 @@ class Target:
 
 
 def make_target(live_server, slug: str = "acme") -> Target:
-    tenant = TenantFactory(slug=slug)
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant__slug=slug).plaintext
     return Target(url=f"{live_server.url}/t/{slug}/scim/v2", token=token)
 
 
