@@ -1,6 +1,7 @@
-"""Shared pieces of the engine tests: a real Elium tenant behind ``live_server`` as the target,
-an app configured to provision into it, and a reader that checks the target over SCIM/HTTP
-(the tests never import ``scim_api``)."""
+"""Helpers of the engine tests: a real Elium tenant behind ``live_server`` as the target (the
+``target`` fixture in ``conftest.py``), an app configured to provision into it, a reader that
+checks the target over SCIM/HTTP (the tests never import ``scim_api``), and a misbehaving stub
+SCIM server for fault injection."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
 from provisioning.models import ProvisioningJob
 from provisioning.services.applications import app_role_assignment_create
@@ -65,12 +65,6 @@ class Target:
 def make_target(live_server, slug: str = "acme") -> Target:
     token = ScimTokenFactory(tenant__slug=slug).plaintext
     return Target(url=f"{live_server.url}/t/{slug}/scim/v2", token=token)
-
-
-@pytest.fixture
-def target(live_server, settings) -> Target:
-    settings.SCIM_RATE_LIMIT_PER_SECOND = 0  # the engine's own 429 handling is tested apart
-    return make_target(live_server)
 
 
 def configure(app, *, url: str, token: str, status: str = "on", **settings) -> ProvisioningJob:
