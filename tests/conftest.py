@@ -92,14 +92,3 @@ def clock(monkeypatch):
     fake = Clock(timezone.now())
     monkeypatch.setattr(clock_module, "now", fake)
     return fake
-
-
-def current_database_url() -> str:
-    """A URL for the database the tests run on, for subprocesses (servers, workers)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    host = db["HOST"] or db["OPTIONS"].get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={host}"
-    return f"postgresql://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"

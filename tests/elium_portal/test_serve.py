@@ -12,8 +12,6 @@ import httpx
 import pytest
 from django.conf import settings
 
-from tests.conftest import current_database_url
-
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -23,12 +21,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
+def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path, database_url):
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": current_database_url(),
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
     }
@@ -76,7 +74,7 @@ def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
-def test_serve_refuses_a_port_in_use_with_a_clear_message():
+def test_serve_refuses_a_port_in_use_with_a_clear_message(database_url):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -84,7 +82,7 @@ def test_serve_refuses_a_port_in_use_with_a_clear_message():
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-            "DATABASE_URL": current_database_url(),
+            "DATABASE_URL": database_url,
             "PORT": str(port),
         }
         result = subprocess.run(

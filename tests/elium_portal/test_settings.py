@@ -9,7 +9,6 @@ import pytest
 from django.conf import settings
 
 from elium_portal.dev_secrets import load_or_create
-from tests.conftest import current_database_url
 
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "x" * 50,
@@ -36,12 +35,13 @@ def run_django_setup(env_overrides, *, without=()):
     )
 
 
-def production_env():
-    return {**PRODUCTION_ENV, "DATABASE_URL": current_database_url()}
+@pytest.fixture
+def production_env(database_url):
+    return {**PRODUCTION_ENV, "DATABASE_URL": database_url}
 
 
-def test_production_settings_start_with_every_secret():
-    result = run_django_setup(production_env())
+def test_production_settings_start_with_every_secret(production_env):
+    result = run_django_setup(production_env)
 
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
@@ -58,8 +58,8 @@ def test_production_settings_start_with_every_secret():
         "DJANGO_ALLOWED_HOSTS",
     ],
 )
-def test_production_settings_refuse_to_start_without(missing):
-    result = run_django_setup(production_env(), without=[missing])
+def test_production_settings_refuse_to_start_without(production_env, missing):
+    result = run_django_setup(production_env, without=[missing])
 
     assert result.returncode != 0
     assert f"Set the {missing} environment variable" in result.stderr
