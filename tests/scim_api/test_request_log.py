@@ -6,7 +6,7 @@ import pytest
 
 from scim_api.models import ScimRequestLog
 from scim_api.request_log import redact_body, scim_request_log_prune
-from tests.factories import azure_user
+from tests.factories import ScimRequestLogFactory, azure_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +83,6 @@ def test_huge_bodies_are_truncated():
 
 def test_prune_uses_days_from_settings(settings, clock):
     settings.SCIM_REQUEST_LOG_DAYS = 1
-    ScimRequestLog.objects.create(
-        created_at=clock.current - dt.timedelta(days=2),
-        method="GET",
-        path="/x",
-        status=200,
-        duration_ms=1,
-    )
+    ScimRequestLogFactory(created_at=clock.current - dt.timedelta(days=2))
 
     assert scim_request_log_prune() == 1
