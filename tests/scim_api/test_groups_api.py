@@ -215,3 +215,15 @@ def test_concurrent_member_adds_lose_nothing(client, tenant):
     assert errors == []
     assert ScimGroupMember.objects.filter(group_id=group["id"]).count() == 24
     assert ScimGroup.objects.get(pk=group["id"]).version == 25
+
+
+def test_deleting_a_member_gives_its_groups_a_new_etag(scim):
+    user = scim.post("/Users", azure_user()).json()
+    group = scim.post("/Groups", azure_group(members=[{"value": user["id"]}])).json()
+    etag = scim.get(f"/Groups/{group['id']}")["ETag"]
+
+    scim.delete(f"/Users/{user['id']}")
+
+    response = scim.get(f"/Groups/{group['id']}", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.json()["members"] == []
