@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.conf import settings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def free_port():

@@ -40,6 +40,7 @@ def production_env(database_url):
     return {**PRODUCTION_ENV, "DATABASE_URL": database_url}
 
 
+@pytest.mark.slow
 def test_production_settings_start_with_every_secret(production_env):
     result = run_django_setup(production_env)
 
@@ -47,6 +48,7 @@ def test_production_settings_start_with_every_secret(production_env):
     assert "started" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "missing",
     [

@@ -23,7 +23,7 @@ from tests.factories import (
 )
 from tests.provisioning.engine_support import ENTERPRISE, assign, make_app
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def run(app, **kwargs) -> ProvisioningCycle:

@@ -24,7 +24,7 @@ from provisioning.services.applications import app_role_assignment_delete
 from tests.factories import DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import StubScim, assign, configure
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def users_app(stub: StubScim, count: int = 3, **settings):

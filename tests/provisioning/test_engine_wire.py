@@ -15,7 +15,7 @@ from provisioning.services.applications import app_role_assignment_delete
 from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import ENTERPRISE, StubScim, assign, configure
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 

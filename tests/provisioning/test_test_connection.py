@@ -16,7 +16,7 @@ from provisioning.services.jobs import (
 )
 from tests.factories import ScimTokenFactory, make_application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
