@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.conftest import (
+from tests.compat.support import (
     ADSCIM_GROUP,
     CORE_GROUP,
     CORE_USER,

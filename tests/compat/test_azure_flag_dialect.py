@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.conftest import (
+from tests.compat.support import (
     CORE_GROUP,
     CORE_USER,
     EMPTY_LIST,
