@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint format bench install lock clean-db
+.PHONY: run test test-fast lint format bench install lock clean-db
 
 run: $(STAMP) ## serve the app + a worker on 127.0.0.1:$${PORT:-8000}
 	@$(BIN)/python manage.py serve
@@ -13,6 +13,9 @@ test: $(STAMP) ## ruff, the import contracts, then the whole pytest suite on Pos
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the tests not marked slow (no browser, live server or subprocess), in about 30 s
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,6 +13,11 @@ import pytest
 # tests are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
+TESTS = Path(__file__).resolve().parent
+#: Directories whose every test is end to end (a live server, a browser): all marked ``slow``.
+#: Elsewhere a module or test that starts servers or processes carries the mark itself.
+SLOW_DIRECTORIES = (TESTS / "browser", TESTS / "compat")
+
 CHROMIUM_HELP = (
     "No Chromium found for the browser tests: install Debian's package "
     "(`sudo apt-get install chromium`) or Playwright's browser (`playwright install chromium`)."
@@ -35,6 +40,12 @@ def find_chromium() -> str | None:
 def pytest_configure(config):
     if find_chromium() is None:
         raise pytest.UsageError(CHROMIUM_HELP)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(item.path.is_relative_to(directory) for directory in SLOW_DIRECTORIES):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")
@@ -92,14 +103,3 @@ def clock(monkeypatch):
     fake = Clock(timezone.now())
     monkeypatch.setattr(clock_module, "now", fake)
     return fake
-
-
-def current_database_url() -> str:
-    """A URL for the database the tests run on, for subprocesses (servers, workers)."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    host = db["HOST"] or db["OPTIONS"].get("host", "")
-    if host.startswith("/"):
-        return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={host}"
-    return f"postgresql://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"

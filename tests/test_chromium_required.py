@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_pytest_refuses_to_run_without_a_chromium(tmp_path):
     bin_dir = tmp_path / "bin"

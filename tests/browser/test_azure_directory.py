@@ -8,24 +8,16 @@ from playwright.sync_api import expect
 
 from provisioning.models import Directory, DirectoryUser
 from tests.factories import UserFactory
-from tests.factories.elium import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ADA = "11111111-1111-4111-8111-111111111111"
 
 
-def log_in(page, base_url, username):
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
-def test_admin_builds_a_directory_by_hand_and_by_import(live_server, page, tmp_path):
+def test_admin_builds_a_directory_by_hand_and_by_import(live_server, page, tmp_path, log_in):
     UserFactory(username="admin", is_staff=True)
     page.on("dialog", lambda dialog: dialog.accept())
-    log_in(page, live_server.url, "admin")
+    log_in("admin")
     page.goto(live_server.url + "/azure/")
 
     page.get_by_label("Directory name").fill("Fabrikam")

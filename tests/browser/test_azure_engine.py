@@ -13,7 +13,6 @@ from django.db import connection, connections
 from playwright.sync_api import expect
 from procrastinate.contrib.django import app as procrastinate_app
 
-from tests.browser.test_azure_provisioning import log_in
 from tests.factories import DirectoryUserFactory, UserFactory
 from tests.provisioning.engine_support import assign, make_app, make_target
 
@@ -54,9 +53,9 @@ def run_worker_in_background() -> threading.Thread:
     return thread
 
 
-def test_start_provisioning_and_watch_progress_reach_100(scene, live_server, page):
+def test_start_provisioning_and_watch_progress_reach_100(scene, live_server, page, log_in):
     app, users, target, base = scene
-    log_in(page, live_server.url, "admin")
+    log_in("admin")
     page.goto(base)
     status = page.get_by_test_id("current-status")
     expect(status.get_by_test_id("cycle-line")).to_have_text("Initial cycle not run.")
@@ -87,9 +86,9 @@ def test_start_provisioning_and_watch_progress_reach_100(scene, live_server, pag
     expect(page.get_by_test_id("tab-summary")).to_contain_text(app.provisioning_job.job_id)
 
 
-def test_provision_one_user_on_demand(scene, live_server, page):
+def test_provision_one_user_on_demand(scene, live_server, page, log_in):
     app, users, target, base = scene
-    log_in(page, live_server.url, "admin")
+    log_in("admin")
     page.goto(base)
     page.get_by_role("link", name="Provision on demand").click()
     page.get_by_label("Selected user").fill(users[3].user_principal_name)

@@ -13,7 +13,6 @@ from procrastinate.contrib.django import app as procrastinate_app
 
 from provisioning.models import DirectoryUser
 from tests.factories import DirectoryFactory, UserFactory
-from tests.factories.elium import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -34,7 +33,7 @@ def run_worker_once():
     return thread
 
 
-def test_large_import_shows_progress_until_done(live_server, page, tmp_path, settings):
+def test_large_import_shows_progress_until_done(live_server, page, tmp_path, settings, log_in):
     settings.PROVISIONING_IMPORT_BACKGROUND_BYTES = 1000
     from django.db import connection
 
@@ -59,10 +58,7 @@ def test_large_import_shows_progress_until_done(live_server, page, tmp_path, set
         )
     )
 
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    log_in("admin")
     page.goto(f"{live_server.url}/azure/directories/{directory.tenant_id}/import/")
     page.get_by_label("File").set_input_files(str(export))
     page.get_by_role("button", name="Submit").click()

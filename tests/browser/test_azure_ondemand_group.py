@@ -7,9 +7,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from provisioning.models import DirectoryGroupMember
-from tests.browser.test_azure_provisioning import log_in
-from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, UserFactory
+from tests.factories import (
+    DirectoryGroupFactory,
+    DirectoryGroupMemberFactory,
+    DirectoryUserFactory,
+    UserFactory,
+)
 from tests.provisioning.engine_support import assign, make_app, make_target
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,15 +30,15 @@ def scene(live_server, settings):
         for i in range(6)
     ]
     for person in people:
-        DirectoryGroupMember.objects.create(group=team, member_user=person)
+        DirectoryGroupMemberFactory(group=team, member_user=person)
     assign(app, team)
     base = f"{live_server.url}/azure/directories/{app.directory.tenant_id}/apps/{app.object_id}/"
     return app, team, people, target, base
 
 
-def test_provision_a_group_with_selected_members_on_demand(scene, live_server, page):
+def test_provision_a_group_with_selected_members_on_demand(scene, live_server, page, log_in):
     app, team, people, target, base = scene
-    log_in(page, live_server.url, "admin")
+    log_in("admin")
     page.goto(base)
     page.get_by_role("link", name="Provision on demand").click()
     page.get_by_label("Selected user or group").fill("Platform")

@@ -7,26 +7,18 @@ import socket
 import pytest
 from playwright.sync_api import expect
 
-from elium_portal.services.tokens import scim_token_issue
 from provisioning.models import EnterpriseApplication, ProvisioningAuditEvent
 from provisioning.scoping import filters_from_json
 from tests.factories import (
     DirectoryFactory,
     DirectoryGroupFactory,
     DirectoryUserFactory,
+    ScimTokenFactory,
     TenantFactory,
     UserFactory,
 )
-from tests.factories.elium import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, base_url, username):
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def unused_port_url():
@@ -36,24 +28,24 @@ def unused_port_url():
     return f"http://127.0.0.1:{port}/scim/v2"
 
 
-def test_non_staff_users_cannot_open_the_console(live_server, page):
+def test_non_staff_users_cannot_open_the_console(live_server, page, log_in):
     UserFactory(username="bob", is_staff=False)
-    log_in(page, live_server.url, "bob")
+    log_in("bob")
     response = page.goto(live_server.url + "/azure/")
     assert response.status == 403
 
 
-def test_admin_configures_elium_provisioning_end_to_end(live_server, page):
+def test_admin_configures_elium_provisioning_end_to_end(live_server, page, log_in):
     UserFactory(username="admin", is_staff=True)
     tenant = TenantFactory(slug="acme", name="Acme")
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant=tenant).plaintext
     directory = DirectoryFactory(name="Contoso")
     DirectoryUserFactory(directory=directory, display_name="Ada Lovelace", department="Sales")
     DirectoryGroupFactory(directory=directory, display_name="Sales team")
     tenant_url = f"{live_server.url}/t/acme/scim/v2"
     page.on("dialog", lambda dialog: dialog.accept())
 
-    log_in(page, live_server.url, "admin")
+    log_in("admin")
     page.goto(live_server.url + "/azure/")
     page.get_by_role("link", name="Contoso").click()
     page.get_by_role("link", name="Enterprise applications").click()

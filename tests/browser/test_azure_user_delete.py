@@ -5,20 +5,16 @@ from playwright.sync_api import expect
 
 from provisioning.models import ChangeRecord, DirectoryUser
 from tests.factories import DirectoryFactory, DirectoryUserFactory, UserFactory
-from tests.factories.elium import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_soft_delete_then_delete_permanently(live_server, page):
+def test_soft_delete_then_delete_permanently(live_server, page, log_in):
     UserFactory(username="admin", is_staff=True)
     directory = DirectoryFactory(name="Fabrikam")
     user = DirectoryUserFactory(directory=directory, display_name="Grace Hopper")
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    log_in("admin")
     user_url = f"{live_server.url}/azure/directories/{directory.tenant_id}/users/{user.object_id}/"
 
     page.goto(user_url)

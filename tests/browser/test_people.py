@@ -4,17 +4,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from elium_portal.services.tokens import scim_token_issue
-from tests.factories import MembershipFactory
-from tests.factories.elium import PASSWORD
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import MembershipFactory, ScimTokenFactory, azure_group, azure_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_provisioned_members_appear_in_the_console(live_server, page):
+def test_provisioned_members_appear_in_the_console(live_server, page, log_in):
     membership = MembershipFactory(user__username="alice", tenant__slug="acme", role="admin")
-    token = scim_token_issue(tenant=membership.tenant).plaintext
+    token = ScimTokenFactory(tenant=membership.tenant).plaintext
     scim = httpx.Client(
         base_url=f"{live_server.url}/t/acme/scim/v2",
         headers={"Authorization": f"Bearer {token}"},
@@ -31,10 +28,7 @@ def test_provisioned_members_appear_in_the_console(live_server, page):
         },
     )
 
-    page.goto(live_server.url + "/accounts/login/")
-    page.get_by_label("Username").fill("alice")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    log_in("alice")
     page.goto(f"{live_server.url}/t/acme/settings/")
     page.get_by_role("link", name="Members", exact=True).click()
 

@@ -10,7 +10,6 @@ from playwright.sync_api import expect
 from elium_portal.models import Membership, ScimToken
 from elium_portal.services.tokens import scim_token_issue
 from tests.factories import MembershipFactory
-from tests.factories.elium import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,13 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "permissions": ["clipboard-read", "clipboard-write"]}
-
-
-def log_in(page, base_url, username):
-    page.goto(base_url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
 
 
 def open_security(page):
@@ -50,11 +42,11 @@ def read_clipboard(page):
     return page.evaluate("navigator.clipboard.readText()")
 
 
-def test_admin_generates_copies_and_uses_the_secret_token(live_server, page):
+def test_admin_generates_copies_and_uses_the_secret_token(live_server, page, log_in):
     admin = MembershipFactory(
         user__username="alice", tenant__slug="acme", tenant__name="Acme", role="admin"
     )
-    log_in(page, live_server.url, "alice")
+    log_in("alice")
     page.get_by_test_id("tenant-link").click()
 
     open_security(page)
@@ -102,9 +94,9 @@ def test_admin_generates_copies_and_uses_the_secret_token(live_server, page):
     assert scim_status(live_server, "acme", new_token) == 401
 
 
-def test_regenerate_with_grace_keeps_the_old_token_until_it_ends(live_server, page, clock):
+def test_regenerate_with_grace_keeps_the_old_token_until_it_ends(live_server, page, clock, log_in):
     MembershipFactory(user__username="alice", tenant__slug="acme", role="admin")
-    log_in(page, live_server.url, "alice")
+    log_in("alice")
     page.goto(f"{live_server.url}/t/acme/settings/security/")
     page.get_by_role("button", name="Generate token").click()
     old_token = page.locator("#new-token").input_value()
@@ -124,9 +116,9 @@ def test_regenerate_with_grace_keeps_the_old_token_until_it_ends(live_server, pa
     assert scim_status(live_server, "acme", new_token) == 200
 
 
-def test_scim_switch_in_the_page_disables_the_api(live_server, page):
+def test_scim_switch_in_the_page_disables_the_api(live_server, page, log_in):
     MembershipFactory(user__username="alice", tenant__slug="acme", role="admin")
-    log_in(page, live_server.url, "alice")
+    log_in("alice")
     page.goto(f"{live_server.url}/t/acme/settings/security/")
     page.get_by_role("button", name="Generate token").click()
     token = page.locator("#new-token").input_value()
@@ -138,9 +130,9 @@ def test_scim_switch_in_the_page_disables_the_api(live_server, page):
     assert scim_status(live_server, "acme", token) == 403
 
 
-def test_member_cannot_reach_security(live_server, page):
+def test_member_cannot_reach_security(live_server, page, log_in):
     MembershipFactory(user__username="bob", tenant__slug="acme", role=Membership.Role.MEMBER)
-    log_in(page, live_server.url, "bob")
+    log_in("bob")
 
     page.goto(f"{live_server.url}/t/acme/settings/")
     expect(page.get_by_role("heading", name="General")).to_be_visible()
@@ -149,9 +141,9 @@ def test_member_cannot_reach_security(live_server, page):
     assert response.status == 403
 
 
-def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page):
+def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page, log_in):
     MembershipFactory(user__username="bob", tenant__slug="beta", tenant__name="Beta", role="admin")
-    log_in(page, live_server.url, "bob")
+    log_in("bob")
     page.goto(f"{live_server.url}/t/beta/settings/security/")
     page.get_by_role("button", name="Generate token").click()
     token = page.locator("#new-token").input_value()
@@ -173,13 +165,13 @@ def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page)
     assert ScimToken.objects.filter(tenant__slug="beta").count() == 1
 
 
-def test_turning_scim_off_and_revoking_a_grace_token_ask_first(live_server, page):
+def test_turning_scim_off_and_revoking_a_grace_token_ask_first(live_server, page, log_in):
     admin = MembershipFactory(
         user__username="carol", tenant__slug="gamma", tenant__name="Gamma", role="admin"
     )
     scim_token_issue(tenant=admin.tenant)
     scim_token_issue(tenant=admin.tenant, replace="24h")
-    log_in(page, live_server.url, "carol")
+    log_in("carol")
     page.goto(f"{live_server.url}/t/gamma/settings/security/")
     questions = []
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.conftest import (
+from tests.compat.support import (
     ADSCIM_GROUP,
     CORE_GROUP,
     CORE_USER,
@@ -25,7 +25,7 @@ from tests.compat.conftest import (
     random_guid,
     scim_body,
 )
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

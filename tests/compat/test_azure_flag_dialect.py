@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.compat.conftest import (
+from tests.compat.support import (
     CORE_GROUP,
     CORE_USER,
     EMPTY_LIST,
@@ -27,7 +27,7 @@ from tests.compat.conftest import (
     random_guid,
     scim_body,
 )
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

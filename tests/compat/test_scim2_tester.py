@@ -17,7 +17,7 @@ from scim2_client.errors import RequestNetworkException
 from scim2_models import BaseModel
 from scim2_tester import CheckResult, Status, check_server
 
-from tests.compat.conftest import ENTERPRISE
+from tests.compat.support import ENTERPRISE
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

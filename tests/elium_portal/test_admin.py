@@ -4,8 +4,8 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from elium_portal.models import AuditEvent
-from elium_portal.services.tokens import scim_token_authenticate, scim_token_issue
-from tests.factories import TenantFactory
+from elium_portal.services.tokens import scim_token_authenticate
+from tests.factories import ScimTokenFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,31 +18,30 @@ def staff(client):
 
 
 def test_token_list_and_detail_never_show_the_digest(client, staff):
-    issued = scim_token_issue(tenant=TenantFactory())
+    token = ScimTokenFactory()
 
     listing = client.get("/admin/elium_portal/scimtoken/").content.decode()
-    detail = client.get(f"/admin/elium_portal/scimtoken/{issued.token.pk}/change/").content.decode()
+    detail = client.get(f"/admin/elium_portal/scimtoken/{token.pk}/change/").content.decode()
 
-    assert issued.token.display_prefix in listing
+    assert token.display_prefix in listing
     for page in (listing, detail):
-        assert issued.token.digest not in page
-        assert issued.plaintext not in page
+        assert token.digest not in page
+        assert token.plaintext not in page
     assert client.get("/admin/elium_portal/scimtoken/add/").status_code == 403
 
 
 def test_revoke_action_revokes_and_is_audited(client, staff):
-    tenant = TenantFactory()
-    issued = scim_token_issue(tenant=tenant)
+    token = ScimTokenFactory()
 
     response = client.post(
         "/admin/elium_portal/scimtoken/",
-        {"action": "revoke", "_selected_action": [issued.token.pk]},
+        {"action": "revoke", "_selected_action": [token.pk]},
         REMOTE_ADDR="203.0.113.5",
     )
 
     assert response.status_code == 302
-    assert scim_token_authenticate(plaintext=issued.plaintext) is None
-    event = AuditEvent.objects.get(tenant=tenant, action="token.revoked")
+    assert scim_token_authenticate(plaintext=token.plaintext) is None
+    event = AuditEvent.objects.get(tenant=token.tenant, action="token.revoked")
     assert event.actor_label == "support:support"
     assert event.ip == "203.0.113.5"
 

@@ -8,6 +8,8 @@ import textwrap
 import psycopg
 import pytest
 
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import sys, psycopg

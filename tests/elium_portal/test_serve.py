@@ -13,9 +13,7 @@ import psutil
 import pytest
 from django.conf import settings
 
-from tests.conftest import current_database_url
-
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def free_port():
@@ -24,12 +22,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
+def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path, database_url):
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": current_database_url(),
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
     }
@@ -77,7 +75,7 @@ def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
-def test_serve_refuses_a_port_in_use_with_a_clear_message():
+def test_serve_refuses_a_port_in_use_with_a_clear_message(database_url):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -85,7 +83,7 @@ def test_serve_refuses_a_port_in_use_with_a_clear_message():
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-            "DATABASE_URL": current_database_url(),
+            "DATABASE_URL": database_url,
             "PORT": str(port),
         }
         result = subprocess.run(
@@ -121,12 +119,12 @@ def wait_for(predicate, timeout=60.0):
     return None
 
 
-def test_serve_restarts_a_killed_worker_and_still_stops_on_ctrl_c():
+def test_serve_restarts_a_killed_worker_and_still_stops_on_ctrl_c(database_url):
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": current_database_url(),
+        "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "1",
     }

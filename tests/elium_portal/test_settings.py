@@ -9,7 +9,6 @@ import pytest
 from django.conf import settings
 
 from elium_portal.dev_secrets import load_or_create
-from tests.conftest import current_database_url
 
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "q7Vx2mK9pL4wR8tN3bJ6yH1cF5gD0sZaE-uW_oI7kM2nB4vC9xQ",
@@ -40,17 +39,20 @@ def run_django_setup(
     )
 
 
-def production_env():
-    return {**PRODUCTION_ENV, "DATABASE_URL": current_database_url()}
+@pytest.fixture
+def production_env(database_url):
+    return {**PRODUCTION_ENV, "DATABASE_URL": database_url}
 
 
-def test_production_settings_start_with_every_secret():
-    result = run_django_setup(production_env())
+@pytest.mark.slow
+def test_production_settings_start_with_every_secret(production_env):
+    result = run_django_setup(production_env)
 
     assert result.returncode == 0, result.stderr
     assert "started" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "missing",
     [
@@ -62,24 +64,26 @@ def test_production_settings_start_with_every_secret():
         "DJANGO_ALLOWED_HOSTS",
     ],
 )
-def test_production_settings_refuse_to_start_without(missing):
-    result = run_django_setup(production_env(), without=[missing])
+def test_production_settings_refuse_to_start_without(production_env, missing):
+    result = run_django_setup(production_env, without=[missing])
 
     assert result.returncode != 0
     assert f"Set the {missing} environment variable" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["DJANGO_SECRET_KEY", "TOKEN_PEPPER", "CREDENTIALS_KEY"])
-def test_production_settings_refuse_a_short_secret(name):
-    result = run_django_setup({**production_env(), name: "s" * 31})
+def test_production_settings_refuse_a_short_secret(name, production_env):
+    result = run_django_setup({**production_env, name: "s" * 31})
 
     assert result.returncode != 0
     assert f"{name} is 31 characters long" in result.stderr
 
 
-def test_production_check_deploy_is_clean_with_the_documented_environment():
+@pytest.mark.slow
+def test_production_check_deploy_is_clean_with_the_documented_environment(production_env):
     result = run_django_setup(
-        production_env(),
+        production_env,
         code="import django; django.setup(); from django.core.management import call_command; "
         "call_command('check', deploy=True, fail_level='WARNING'); print('clean')",
     )
@@ -88,9 +92,10 @@ def test_production_check_deploy_is_clean_with_the_documented_environment():
     assert "clean" in result.stdout
 
 
-def test_production_sends_hsts_redirects_http_and_refuses_loopback_targets():
+@pytest.mark.slow
+def test_production_sends_hsts_redirects_http_and_refuses_loopback_targets(production_env):
     result = run_django_setup(
-        production_env(),
+        production_env,
         code="import django; django.setup(); from django.conf import settings as s; "
         "print(s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.PROVISIONING_ALLOW_LOOPBACK)",
     )

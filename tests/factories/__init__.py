@@ -1,19 +1,75 @@
-"""factory-boy factories, one module per app."""
+"""factory-boy factories, one module per side: ``elium`` (tenants, people, tokens, the security
+log), ``scim`` (SCIM resources and Azure AD's request bodies), ``azure`` (the emulated directory,
+its applications and jobs) and ``engine`` (what provisioning cycles write)."""
 
 from tests.factories.azure import (
+    AppRoleAssignmentFactory,
+    AppRoleFactory,
+    AttributeMappingFactory,
+    ChangeRecordFactory,
     DirectoryFactory,
     DirectoryGroupFactory,
+    DirectoryGroupMemberFactory,
+    DirectoryImportJobFactory,
     DirectoryUserFactory,
+    EnterpriseApplicationFactory,
+    ObjectMappingFactory,
+    ProvisioningAuditEventFactory,
+    ProvisioningJobFactory,
     make_application,
 )
-from tests.factories.elium import MembershipFactory, TenantFactory, UserFactory
+from tests.factories.elium import (
+    AuditEventFactory,
+    MembershipFactory,
+    ScimTokenAddressFactory,
+    ScimTokenFactory,
+    TenantFactory,
+    UserFactory,
+)
+from tests.factories.engine import (
+    ConnectorObjectFactory,
+    ProvisioningCycleFactory,
+    ProvisioningJobStateFactory,
+    ProvisioningLogEntryFactory,
+)
+from tests.factories.scim import (
+    ScimGroupFactory,
+    ScimGroupMemberFactory,
+    ScimRequestLogFactory,
+    ScimUserFactory,
+    azure_group,
+    azure_user,
+)
 
 __all__ = [
+    "AppRoleAssignmentFactory",
+    "AppRoleFactory",
+    "AttributeMappingFactory",
+    "AuditEventFactory",
+    "ChangeRecordFactory",
+    "ConnectorObjectFactory",
     "DirectoryFactory",
     "DirectoryGroupFactory",
+    "DirectoryGroupMemberFactory",
+    "DirectoryImportJobFactory",
     "DirectoryUserFactory",
+    "EnterpriseApplicationFactory",
     "MembershipFactory",
+    "ObjectMappingFactory",
+    "ProvisioningAuditEventFactory",
+    "ProvisioningCycleFactory",
+    "ProvisioningJobFactory",
+    "ProvisioningJobStateFactory",
+    "ProvisioningLogEntryFactory",
+    "ScimGroupFactory",
+    "ScimGroupMemberFactory",
+    "ScimRequestLogFactory",
+    "ScimTokenAddressFactory",
+    "ScimTokenFactory",
+    "ScimUserFactory",
     "TenantFactory",
     "UserFactory",
+    "azure_group",
+    "azure_user",
     "make_application",
 ]

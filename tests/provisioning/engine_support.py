@@ -1,6 +1,7 @@
-"""Shared pieces of the engine tests: a real Elium tenant behind ``live_server`` as the target,
-an app configured to provision into it, and a reader that checks the target over SCIM/HTTP
-(the tests never import ``scim_api``)."""
+"""Helpers of the engine tests: a real Elium tenant behind ``live_server`` as the target (the
+``target`` fixture in ``conftest.py``), an app configured to provision into it, a reader that
+checks the target over SCIM/HTTP (the tests never import ``scim_api``), and a misbehaving stub
+SCIM server for fault injection."""
 
 from __future__ import annotations
 
@@ -11,13 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-import pytest
 
-from elium_portal.services.tokens import scim_token_issue
 from provisioning.models import ProvisioningJob
 from provisioning.services.applications import app_role_assignment_create
 from provisioning.services.jobs import provisioning_job_update
-from tests.factories import DirectoryFactory, TenantFactory, make_application
+from tests.factories import DirectoryFactory, ScimTokenFactory, make_application
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -64,15 +63,8 @@ class Target:
 
 
 def make_target(live_server, slug: str = "acme") -> Target:
-    tenant = TenantFactory(slug=slug)
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant__slug=slug).plaintext
     return Target(url=f"{live_server.url}/t/{slug}/scim/v2", token=token)
-
-
-@pytest.fixture
-def target(live_server, settings) -> Target:
-    settings.SCIM_RATE_LIMIT_PER_SECOND = 0  # the engine's own 429 handling is tested apart
-    return make_target(live_server)
 
 
 def configure(app, *, url: str, token: str, status: str = "on", **settings) -> ProvisioningJob:

@@ -8,7 +8,6 @@ import pytest
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.models import (
     ConnectorObject,
-    DirectoryGroupMember,
     ProvisioningCycle,
     ProvisioningLogEntry,
 )
@@ -17,12 +16,14 @@ from provisioning.services import directory as directory_services
 from provisioning.services.applications import app_role_assignment_delete
 from provisioning.services.jobs import provisioning_job_restart
 from provisioning.services.mappings import attribute_mapping_save, object_mapping_scoping_filter_add
-from tests.factories import DirectoryGroupFactory, DirectoryUserFactory
-from tests.provisioning import engine_support
+from tests.factories import (
+    DirectoryGroupFactory,
+    DirectoryGroupMemberFactory,
+    DirectoryUserFactory,
+)
 from tests.provisioning.engine_support import ENTERPRISE, assign, make_app
 
-pytestmark = pytest.mark.django_db(transaction=True)
-target = engine_support.target  # the fixture
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def run(app, **kwargs) -> ProvisioningCycle:
@@ -68,8 +69,8 @@ def org(target):
     )
     team = DirectoryGroupFactory(directory=directory, display_name="Engineers")
     for member in (boss, ada, alan):
-        DirectoryGroupMember.objects.create(group=team, member_user=member)
-    DirectoryGroupMember.objects.create(group=team, member_user=outsider)
+        DirectoryGroupMemberFactory(group=team, member_user=member)
+    DirectoryGroupMemberFactory(group=team, member_user=outsider)
     assign(app, team)
     for user in (boss, ada, alan):
         assign(app, user)
@@ -348,7 +349,7 @@ def test_hard_delete_of_an_assigning_group_deletes_it_and_disables_its_members(t
     team = DirectoryGroupFactory(directory=directory, display_name="Contractors")
     people = [DirectoryUserFactory(directory=directory) for _ in range(2)]
     for person in people:
-        DirectoryGroupMember.objects.create(group=team, member_user=person)
+        DirectoryGroupMemberFactory(group=team, member_user=person)
     assign(app, team)  # the users are assigned only through the group
     run(app)
     assert len(target.users()) == 2

@@ -25,7 +25,7 @@ from provisioning.services.jobs import provisioning_job_allow_deletes, provision
 from tests.factories import DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import StubScim, assign, configure
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def users_app(stub: StubScim, count: int = 3, **settings):

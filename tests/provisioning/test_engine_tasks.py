@@ -22,7 +22,7 @@ from provisioning.services.jobs import provisioning_job_start, provisioning_job_
 from tests.factories import DirectoryUserFactory, make_application
 from tests.provisioning.engine_support import StubScim, assign, configure
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 def in_a_fresh_thread(function):

@@ -9,13 +9,17 @@ import urllib.parse
 import pytest
 
 from provisioning.engine.cycle import provisioning_cycle_run
-from provisioning.models import DirectoryGroupMember
 from provisioning.services import directory as directory_services
 from provisioning.services.applications import app_role_assignment_delete
-from tests.factories import DirectoryGroupFactory, DirectoryUserFactory, make_application
+from tests.factories import (
+    DirectoryGroupFactory,
+    DirectoryGroupMemberFactory,
+    DirectoryUserFactory,
+    make_application,
+)
 from tests.provisioning.engine_support import ENTERPRISE, StubScim, assign, configure
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ADSCIM = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
 
@@ -35,7 +39,7 @@ def setup(stub: StubScim, *, flag: bool):
     )
     team = DirectoryGroupFactory(directory=directory, display_name="Engineers")
     for member in (boss, ada):
-        DirectoryGroupMember.objects.create(group=team, member_user=member)
+        DirectoryGroupMemberFactory(group=team, member_user=member)
     for principal in (boss, ada, team):
         assign(app, principal)
     return app, boss, ada, team

@@ -5,7 +5,6 @@ import socket
 
 import pytest
 
-from elium_portal.services.tokens import scim_token_issue
 from provisioning.outbound import DestinationRefusedError, destination_check
 from provisioning.services.jobs import (
     CODE_INCOMPATIBLE,
@@ -15,15 +14,14 @@ from provisioning.services.jobs import (
     provisioning_job_test_connection,
     provisioning_job_update,
 )
-from tests.factories import TenantFactory, make_application
+from tests.factories import ScimTokenFactory, make_application
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def scim_target(live_server):
-    tenant = TenantFactory(slug="acme")
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant__slug="acme").plaintext
     return f"{live_server.url}/t/acme/scim/v2", token
 
 

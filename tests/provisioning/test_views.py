@@ -22,12 +22,6 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client):
-    client.force_login(UserFactory(username="admin", is_staff=True))
-    return client
-
-
 def app_kwargs(app):
     return {"tenant_id": app.directory.tenant_id, "app_id": app.object_id}
 

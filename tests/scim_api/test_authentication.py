@@ -5,8 +5,8 @@ import logging
 
 import pytest
 
-from elium_portal.services.tokens import scim_token_issue, tenant_scim_set_enabled
-from tests.factories import TenantFactory
+from elium_portal.services.tokens import tenant_scim_set_enabled
+from tests.factories import ScimTokenFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,10 +33,9 @@ def assert_scim_401(response):
 
 
 def test_valid_token_reaches_the_endpoint(client):
-    tenant = TenantFactory()
-    issued = scim_token_issue(tenant=tenant)
+    token = ScimTokenFactory()
 
-    response = get(client, tenant.slug, issued.plaintext)
+    response = get(client, token.tenant.slug, token.plaintext)
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/scim+json")
@@ -56,40 +55,36 @@ def test_valid_token_reaches_the_endpoint(client):
     ],
 )
 def test_missing_or_malformed_credentials_are_401(client, header):
-    tenant = TenantFactory()
-    scim_token_issue(tenant=tenant)
+    token = ScimTokenFactory()
 
-    assert_scim_401(get(client, tenant.slug, header=header))
+    assert_scim_401(get(client, token.tenant.slug, header=header))
 
 
 def test_unknown_key_and_wrong_secret_get_the_same_answer(client):
-    tenant = TenantFactory()
-    issued = scim_token_issue(tenant=tenant)
-    wrong_secret = issued.plaintext[:-4] + (
-        "AAAA" if not issued.plaintext.endswith("AAAA") else "BBBB"
+    token = ScimTokenFactory()
+    wrong_secret = token.plaintext[:-4] + (
+        "AAAA" if not token.plaintext.endswith("AAAA") else "BBBB"
     )
-    unknown_key = "elium_scim_zzzzzzzzzzzz_" + issued.plaintext.rsplit("_", 1)[-1]
+    unknown_key = "elium_scim_zzzzzzzzzzzz_" + token.plaintext.rsplit("_", 1)[-1]
 
-    first = assert_scim_401(get(client, tenant.slug, wrong_secret))
-    second = assert_scim_401(get(client, tenant.slug, unknown_key))
+    first = assert_scim_401(get(client, token.tenant.slug, wrong_secret))
+    second = assert_scim_401(get(client, token.tenant.slug, unknown_key))
 
     assert first == second
 
 
 def test_token_of_another_tenant_is_401(client):
-    mine, other = TenantFactory(), TenantFactory()
-    issued = scim_token_issue(tenant=other)
+    mine, theirs = TenantFactory(), ScimTokenFactory()
 
-    assert_scim_401(get(client, mine.slug, issued.plaintext))
-    assert_scim_401(get(client, "no-such-tenant", issued.plaintext))
+    assert_scim_401(get(client, mine.slug, theirs.plaintext))
+    assert_scim_401(get(client, "no-such-tenant", theirs.plaintext))
 
 
 def test_disabled_tenant_refuses_every_request_with_a_scim_error(client):
-    tenant = TenantFactory()
-    issued = scim_token_issue(tenant=tenant)
-    tenant_scim_set_enabled(tenant=tenant, enabled=False)
+    token = ScimTokenFactory()
+    tenant_scim_set_enabled(tenant=token.tenant, enabled=False)
 
-    response = get(client, tenant.slug, issued.plaintext)
+    response = get(client, token.tenant.slug, token.plaintext)
 
     assert response.status_code == 403
     body = response.json()
@@ -99,29 +94,28 @@ def test_disabled_tenant_refuses_every_request_with_a_scim_error(client):
 
 def test_no_token_ever_appears_in_logs_or_error_bodies(client, caplog):
     caplog.set_level(logging.DEBUG)
-    tenant = TenantFactory()
-    issued = scim_token_issue(tenant=tenant)
+    token = ScimTokenFactory()
+    tenant = token.tenant
     other = TenantFactory()
 
     bodies = [
-        get(client, tenant.slug, issued.plaintext).content,
-        get(client, other.slug, issued.plaintext).content,
-        get(client, tenant.slug, issued.plaintext + "x").content,
+        get(client, tenant.slug, token.plaintext).content,
+        get(client, other.slug, token.plaintext).content,
+        get(client, tenant.slug, token.plaintext + "x").content,
     ]
     tenant_scim_set_enabled(tenant=tenant, enabled=False)
-    bodies.append(get(client, tenant.slug, issued.plaintext).content)
+    bodies.append(get(client, tenant.slug, token.plaintext).content)
 
-    secret = issued.plaintext.rsplit("_", 1)[-1]
+    secret = token.plaintext.rsplit("_", 1)[-1]
     assert all(secret.encode() not in body for body in bodies)
     assert secret not in caplog.text
-    assert issued.plaintext not in caplog.text
+    assert token.plaintext not in caplog.text
 
 
 def test_discovery_endpoints_answer_with_a_token(client):
-    tenant = TenantFactory()
-    token = scim_token_issue(tenant=tenant).plaintext
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
-    base = f"/t/{tenant.slug}/scim/v2"
+    token = ScimTokenFactory()
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token.plaintext}"}
+    base = f"/t/{token.tenant.slug}/scim/v2"
 
     types = client.get(f"{base}/ResourceTypes", **auth).json()
     schemas = client.get(f"{base}/Schemas", **auth).json()

@@ -3,7 +3,7 @@
 import pytest
 
 from scim_api.models import ScimGroupMember, ScimUser
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
 
@@ -155,3 +155,26 @@ def test_bulk_bad_input(scim, body, status, detail):
         assert detail in response.json()["detail"]
     else:
         assert response.json()["Operations"][0]["status"] == "400"
+
+
+def test_an_operation_with_a_non_string_bulk_id_or_a_version_fails_alone_with_400(scim):
+    user = scim.post("/Users", azure_user()).json()
+
+    results = scim.post(
+        "/Bulk",
+        {
+            "schemas": [BULK],
+            "Operations": [
+                {
+                    "method": "POST",
+                    "path": "/Users",
+                    "bulkId": {"a": 1},
+                    "data": azure_user("b@c.d"),
+                },
+                {"method": "DELETE", "path": f"/Users/{user['id']}", "version": 5},
+            ],
+        },
+    ).json()["Operations"]
+
+    assert [r["status"] for r in results] == ["400", "400"]
+    assert ScimUser.objects.count() == 1

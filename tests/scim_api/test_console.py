@@ -3,8 +3,7 @@
 import pytest
 
 from elium_portal.models import AuditEvent, Membership
-from tests.factories import MembershipFactory
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import MembershipFactory, azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +108,8 @@ def test_scim_settings_change_policy_and_log_level_audited(client, tenant):
         {"compatibility": "lax", "request_log_level": "all"},
     )
     assert bad.status_code == 400
+
+
+def test_console_search_with_a_nul_character_is_harmless(member_client):
+    assert member_client.get("/t/acme/settings/people/?q=%00").status_code == 200
+    assert member_client.get("/t/acme/settings/groups/?q=%00").status_code == 200

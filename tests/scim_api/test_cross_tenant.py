@@ -2,8 +2,9 @@
 
 import pytest
 
+from elium_portal.models import ScimToken
 from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +101,14 @@ def test_discovery_with_another_tenants_token_is_401(scim, other_scim):
             f"{other_scim.base}{path}", HTTP_AUTHORIZATION=f"Bearer {scim.token}"
         )
         assert response.status_code == 401, path
+
+
+def test_token_used_against_another_tenant_is_not_recorded_as_used(scim, other_scim):
+    response = other_scim.client.get(
+        f"{other_scim.base}/Users", HTTP_AUTHORIZATION=f"Bearer {scim.token}"
+    )
+
+    assert response.status_code == 401
+    token = ScimToken.objects.get(tenant=scim.tenant)
+    assert token.last_used_at is None
+    assert not token.addresses.exists()

@@ -2,12 +2,13 @@
 
 import pytest
 
-from scim_api.models import ScimUser
-from tests.scim_api.conftest import azure_user
+from scim_api.models import ScimRequestLog, ScimUser
+from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 def assert_error(response, status, scim_type=None):
@@ -161,3 +162,57 @@ def test_strict_policy_rejects_azure_quirks(scim, tenant):
 
     assert response.status_code == 400
     assert_error(scim.get("/Users?aadOptscim062020"), 400, "invalidValue")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        azure_user("nul\u0000@contoso.com"),
+        azure_user("x" * 257 + "@contoso.com"),
+        azure_user(title="bad \ud800 surrogate"),
+        '{"userName": "a@b.c", "urn:ietf:params:scim:schemas:extension:Ext:2.0:User": '
+        '{"n": 1e400}}',
+        azure_user(**{"urn:ietf:params:scim:schemas:extension:Ext:2.0:User": {"k\u0000": "v"}}),
+    ],
+    ids=["nul", "too-long", "surrogate", "infinite", "nul-in-key"],
+)
+def test_input_postgresql_cannot_store_is_400_invalid_value_and_writes_nothing(scim, tenant, body):
+    tenant.scim_request_log_level = "all"
+    tenant.save()
+
+    if isinstance(body, str):
+        response = scim.post("/Users", raw=body)
+    else:
+        response = scim.post("/Users", body)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["scimType"] == "invalidValue"
+    assert not ScimUser.objects.exists()
+    assert ScimRequestLog.objects.get().status == 400
+
+
+def test_patch_value_postgresql_cannot_store_is_400(scim):
+    user = scim.post("/Users", azure_user()).json()
+
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": [PATCH],
+            "Operations": [{"op": "Replace", "path": "displayName", "value": "a\u0000b"}],
+        },
+    )
+
+    assert response.status_code == 400
+
+
+def test_invalid_query_parameters_are_rejected_before_anything_is_written(scim):
+    response = scim.post("/Users?attributes=userName&excludedAttributes=emails", azure_user())
+
+    assert response.status_code == 400
+    assert not ScimUser.objects.exists()
+
+
+def test_infinite_count_in_a_search_body_is_400(scim):
+    response = scim.post("/Users/.search", raw='{"count": 1e400}')
+
+    assert response.status_code == 400

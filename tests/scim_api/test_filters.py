@@ -14,10 +14,15 @@ from hypothesis import strategies as st
 
 from scim_api.errors import InvalidFilter, InvalidValue
 from scim_api.filters import MAX_FILTER_LENGTH, compile_filter, compile_sort
-from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from scim_api.models import ScimGroup, ScimUser
 from scim_api.policy import AZURE_AD_TOLERANT, STRICT_RFC
 from scim_api.schema import ENTERPRISE_USER
-from tests.factories import TenantFactory
+from tests.factories import (
+    ScimGroupFactory,
+    ScimGroupMemberFactory,
+    ScimUserFactory,
+    TenantFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -28,19 +33,13 @@ ENG_ID = uuid.UUID("0a8e8a4e-2f5b-4a3c-9d3e-1f1f1f1f1f1f")
 ADMINS_ID = uuid.UUID("1b9f9b5f-3a6c-4b4d-8e4f-2a2a2a2a2a2a")
 
 
-def _user(tenant, user_name, *, created, **fields) -> ScimUser:
-    return ScimUser.objects.create(
-        tenant=tenant, user_name=user_name, created=created, last_modified=created, **fields
-    )
-
-
 @pytest.fixture
 def population():
     """Four users and two groups in tenant A; look-alikes in tenant B that must never leak."""
     tenant, other = TenantFactory(), TenantFactory()
-    bob = _user(
-        tenant,
-        "bob@contoso.com",
+    bob = ScimUserFactory(
+        tenant=tenant,
+        user_name="bob@contoso.com",
         id=BOB_ID,
         created=dt.datetime(2012, 1, 1, 12, 0, 0, 500000, tzinfo=UTC),
         external_id="bob-2",
@@ -54,9 +53,9 @@ def population():
             CUSTOM: {"costCode": "cc-200", "level": 10, "remote": True},
         },
     )
-    alice = _user(
-        tenant,
-        "Alice@Contoso.com",
+    alice = ScimUserFactory(
+        tenant=tenant,
+        user_name="Alice@Contoso.com",
         created=dt.datetime(2011, 5, 13, 4, 42, 34, 250000, tzinfo=UTC),
         external_id="ALICE-1",
         display_name="Alice Smith",
@@ -75,55 +74,50 @@ def population():
             CUSTOM: {"costCode": "CC-100", "level": 3, "remote": False},
         },
     )
-    _user(
-        tenant,
-        "carol@fabrikam.com",
+    ScimUserFactory(
+        tenant=tenant,
+        user_name="carol@fabrikam.com",
         created=dt.datetime(2013, 6, 1, tzinfo=UTC),
         display_name="",
     )
     # Malformed JSON shapes must not break queries; LIKE wildcards must be literal.
-    _user(
-        tenant,
-        "dave_%@contoso.com",
+    ScimUserFactory(
+        tenant=tenant,
+        user_name="dave_%@contoso.com",
         created=dt.datetime(2014, 6, 1, tzinfo=UTC),
         external_id="",
         display_name="Dave",
         data={"emails": "dave@contoso.com", "name": "Dave", "title": 5},
     )
-    eng = ScimGroup.objects.create(
+    eng = ScimGroupFactory(
         tenant=tenant,
         id=ENG_ID,
         display_name="Engineering",
         created=dt.datetime(2015, 1, 1, tzinfo=UTC),
-        last_modified=dt.datetime(2015, 1, 1, tzinfo=UTC),
     )
-    admins = ScimGroup.objects.create(
+    admins = ScimGroupFactory(
         tenant=tenant,
         id=ADMINS_ID,
         display_name="Admins",
         external_id="adm",
         created=dt.datetime(2015, 2, 1, tzinfo=UTC),
-        last_modified=dt.datetime(2015, 2, 1, tzinfo=UTC),
     )
-    ScimGroupMember.objects.create(tenant=tenant, group=eng, user=alice)
-    ScimGroupMember.objects.create(tenant=tenant, group=eng, member_group=admins)
-    ScimGroupMember.objects.create(tenant=tenant, group=admins, user=bob)
+    ScimGroupMemberFactory(group=eng, user=alice)
+    ScimGroupMemberFactory(group=eng, member_group=admins)
+    ScimGroupMemberFactory(group=admins, user=bob)
 
-    twin = _user(
-        other,
-        "alice@contoso.com",
+    twin = ScimUserFactory(
+        tenant=other,
+        user_name="alice@contoso.com",
         created=dt.datetime(2011, 5, 13, 4, 42, 34, tzinfo=UTC),
         external_id="ALICE-1",
         display_name="Alice Smith",
         data=alice.data,
     )
-    other_group = ScimGroup.objects.create(
-        tenant=other,
-        display_name="Engineering",
-        created=dt.datetime(2015, 1, 1, tzinfo=UTC),
-        last_modified=dt.datetime(2015, 1, 1, tzinfo=UTC),
+    other_group = ScimGroupFactory(
+        tenant=other, display_name="Engineering", created=dt.datetime(2015, 1, 1, tzinfo=UTC)
     )
-    ScimGroupMember.objects.create(tenant=other, group=other_group, user=twin)
+    ScimGroupMemberFactory(group=other_group, user=twin)
     return tenant, other
 
 

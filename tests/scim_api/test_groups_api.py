@@ -4,10 +4,12 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from scim_api.models import ScimGroup, ScimGroupMember
-from tests.scim_api.conftest import azure_group, azure_user
+from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from tests.factories import ScimTokenFactory, ScimUserFactory, azure_group, azure_user
+from tests.scim_api.support import ScimClient
 
 pytestmark = pytest.mark.django_db
 
@@ -162,15 +164,7 @@ def test_adding_one_member_costs_the_same_whatever_the_group_size(scim, tenant):
     big = make_group(scim, "Big")
     users = make_users(scim, 2, prefix="new")
     # A big group, inserted directly: 3,000 members.
-    from django.utils import timezone
-
-    from scim_api.models import ScimUser
-
-    now = timezone.now()
-    bulk = ScimUser.objects.bulk_create(
-        ScimUser(tenant=tenant, user_name=f"bulk{i}", created=now, last_modified=now)
-        for i in range(3000)
-    )
+    bulk = ScimUser.objects.bulk_create(ScimUserFactory.build_batch(3000, tenant=tenant))
     ScimGroupMember.objects.bulk_create(
         ScimGroupMember(tenant=tenant, group_id=big["id"], user=u) for u in bulk
     )
@@ -196,12 +190,7 @@ def test_adding_one_member_costs_the_same_whatever_the_group_size(scim, tenant):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_member_adds_lose_nothing(client, tenant):
-    from django.test import Client
-
-    from elium_portal.services.tokens import scim_token_issue
-    from tests.scim_api.conftest import ScimClient
-
-    token = scim_token_issue(tenant=tenant).plaintext
+    token = ScimTokenFactory(tenant=tenant).plaintext
     scim = ScimClient(Client(), tenant, token)
     users = make_users(scim, 24)
     group = make_group(scim)
@@ -226,3 +215,15 @@ def test_concurrent_member_adds_lose_nothing(client, tenant):
     assert errors == []
     assert ScimGroupMember.objects.filter(group_id=group["id"]).count() == 24
     assert ScimGroup.objects.get(pk=group["id"]).version == 25
+
+
+def test_deleting_a_member_gives_its_groups_a_new_etag(scim):
+    user = scim.post("/Users", azure_user()).json()
+    group = scim.post("/Groups", azure_group(members=[{"value": user["id"]}])).json()
+    etag = scim.get(f"/Groups/{group['id']}")["ETag"]
+
+    scim.delete(f"/Users/{user['id']}")
+
+    response = scim.get(f"/Groups/{group['id']}", headers={"If-None-Match": etag})
+    assert response.status_code == 200
+    assert response.json()["members"] == []

@@ -3,9 +3,9 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from tests.factories import ScimGroupFactory, ScimUserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -13,16 +13,11 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def populate(tenant, n):
-    now = timezone.now()
-    boss = ScimUser.objects.create(
-        tenant=tenant, user_name=f"boss{n}", created=now, last_modified=now
-    )
+    """n users with an email and a manager, and n groups of five of them each."""
+    boss = ScimUserFactory(tenant=tenant)
     users = ScimUser.objects.bulk_create(
-        ScimUser(
+        ScimUserFactory.build(
             tenant=tenant,
-            user_name=f"u{n}-{i}",
-            created=now,
-            last_modified=now,
             data={
                 "emails": [{"value": f"u{i}@x.com", "type": "work"}],
                 ENTERPRISE: {"manager": {"value": str(boss.id)}},
@@ -30,10 +25,7 @@ def populate(tenant, n):
         )
         for i in range(n)
     )
-    groups = ScimGroup.objects.bulk_create(
-        ScimGroup(tenant=tenant, display_name=f"g{n}-{i}", created=now, last_modified=now)
-        for i in range(n)
-    )
+    groups = ScimGroup.objects.bulk_create(ScimGroupFactory.build_batch(n, tenant=tenant))
     ScimGroupMember.objects.bulk_create(
         ScimGroupMember(tenant=tenant, group=g, user=u) for g in groups for u in users[:5]
     )

@@ -6,7 +6,7 @@ import pytest
 
 from scim_api.models import ScimRequestLog
 from scim_api.request_log import redact_body, scim_request_log_prune
-from tests.scim_api.conftest import azure_user
+from tests.factories import ScimRequestLogFactory, azure_user
 
 pytestmark = pytest.mark.django_db
 
@@ -83,12 +83,43 @@ def test_huge_bodies_are_truncated():
 
 def test_prune_uses_days_from_settings(settings, clock):
     settings.SCIM_REQUEST_LOG_DAYS = 1
-    ScimRequestLog.objects.create(
-        created_at=clock.current - dt.timedelta(days=2),
-        method="GET",
-        path="/x",
-        status=200,
-        duration_ms=1,
-    )
+    ScimRequestLogFactory(created_at=clock.current - dt.timedelta(days=2))
 
     assert scim_request_log_prune() == 1
+
+
+def test_password_is_never_logged_even_under_a_capitalised_path_or_in_broken_json(scim, tenant):
+    tenant.scim_request_log_level = "all"
+    tenant.save()
+    user = scim.post("/Users", azure_user()).json()
+
+    scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [
+                {"op": "replace", "Path": "password", "value": "Hunter2-first"},
+                {"op": "replace", "path": "id", "value": "x"},
+            ],
+        },
+    )
+    scim.post("/Users", raw='{"userName": "a", "password": "Hunter2-second",}')
+
+    logged = " ".join(ScimRequestLog.objects.values_list("request_body", flat=True))
+    assert "Hunter2" not in logged
+
+
+def test_unauthenticated_requests_are_logged_without_body_and_unknown_tenants_not_at_all(
+    client, tenant
+):
+    client.post(
+        "/t/acme/scim/v2/Users",
+        data='{"userName": "x"}',
+        content_type="application/scim+json",
+        HTTP_AUTHORIZATION="Bearer nope",
+    )
+    client.get("/t/no-such-tenant/scim/v2/Users", HTTP_AUTHORIZATION="Bearer nope")
+
+    entry = ScimRequestLog.objects.get()
+    assert entry.tenant == tenant
+    assert entry.request_body == ""

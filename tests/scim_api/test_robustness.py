@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.scim_api.conftest import azure_user
+from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,7 @@
 import pytest
 
 from scim_api.models import ScimUser
-from tests.scim_api.conftest import azure_user
+from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db
 
