@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the same
 # tests are still synchronous and safe.
@@ -103,3 +104,14 @@ def clock(monkeypatch):
     fake = Clock(timezone.now())
     monkeypatch.setattr(clock_module, "now", fake)
     return fake
+
+
+@pytest.fixture
+def database_url() -> str:
+    """A URL for the database the tests run on, for the subprocesses a test starts (``serve``,
+    production settings, workers)."""
+    db = connection.settings_dict
+    host = db["HOST"] or db["OPTIONS"].get("host", "")
+    if host.startswith("/"):
+        return f"postgresql://{db['USER']}:{db['PASSWORD']}@/{db['NAME']}?host={host}"
+    return f"postgresql://{db['USER']}:{db['PASSWORD']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
