@@ -24,6 +24,7 @@ from tests.factories.elium import (
     ScimTokenAddressFactory,
     ScimTokenFactory,
     TenantFactory,
+    TokenFormSubmissionFactory,
     UserFactory,
 )
 from tests.factories.engine import (
@@ -68,6 +69,7 @@ __all__ = [
     "ScimTokenFactory",
     "ScimUserFactory",
     "TenantFactory",
+    "TokenFormSubmissionFactory",
     "UserFactory",
     "azure_group",
     "azure_user",

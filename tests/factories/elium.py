@@ -4,7 +4,14 @@ import factory
 from django.contrib.auth import get_user_model
 
 from elium_portal import clock
-from elium_portal.models import AuditEvent, Membership, ScimToken, ScimTokenAddress, Tenant
+from elium_portal.models import (
+    AuditEvent,
+    Membership,
+    ScimToken,
+    ScimTokenAddress,
+    Tenant,
+    TokenFormSubmission,
+)
 from elium_portal.services.tokens import scim_token_issue
 
 PASSWORD = "correct-horse-battery"
@@ -96,4 +103,15 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     actor_label = factory.LazyAttribute(lambda e: e.actor.get_username() if e.actor else "system")
     ip = None
     details = factory.Dict({})
+    created_at = factory.LazyFunction(lambda: clock.now())
+
+
+class TokenFormSubmissionFactory(factory.django.DjangoModelFactory):
+    """A Generate/Regenerate form's one-time id that has already issued a token."""
+
+    class Meta:
+        model = TokenFormSubmission
+
+    tenant = factory.SubFactory(TenantFactory)
+    submission_id = factory.Sequence(lambda n: f"submission-{n}")
     created_at = factory.LazyFunction(lambda: clock.now())
