@@ -1,12 +1,16 @@
-"""Provisioning log downloads: the portal's CSV (entries, steps and modified properties) and
-JSON (Graph's ``provisioningObjectSummary`` shape). They stream the entries a selector
-(:func:`provisioning.selectors.log_entry_list`) returns."""
+"""Provisioning log downloads: the portal's CSV (a zip of three files: entries, steps and
+modified properties, joined by change ID) and JSON (Graph's ``provisioningObjectSummary`` shape).
+They stream the entries a selector (:func:`provisioning.selectors.log_entry_list`) returns.
+
+Directory values end up in the CSV cells, and a spreadsheet runs a cell that starts with
+``= + - @`` (or a tab or carriage return) as a formula: such cells are prefixed with ``'``."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import zipfile
 from typing import Any
 
 from django.db.models import QuerySet
@@ -68,13 +72,36 @@ def log_entries_json(entries: QuerySet[ProvisioningLogEntry]) -> str:
     return json.dumps(rows, indent=1, default=str)
 
 
-def log_entries_csv(entries: QuerySet[ProvisioningLogEntry]) -> str:
-    """The portal's three CSV files (entries, steps, modified properties) joined by change ID,
-    concatenated in one download with a title line before each."""
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_FILES = (
+    "ProvisioningLogs.csv",
+    "ProvisioningLogs_ProvisioningSteps.csv",
+    "ProvisioningLogs_ModifiedProperties.csv",
+)
+
+
+def csv_safe(value: Any) -> Any:
+    """A cell value a spreadsheet shows as text, never runs (OWASP's CSV injection advice)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+class _SafeWriter:
+    def __init__(self, stream: io.StringIO) -> None:
+        self._writer = csv.writer(stream)
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([csv_safe(v) for v in row])
+
+
+def log_entries_csv_zip(entries: QuerySet[ProvisioningLogEntry]) -> bytes:
+    """The portal's CSV download: a zip of three CSV files (entries, steps, modified
+    properties) joined by change ID, each a valid CSV with one header row."""
     main, steps, props = io.StringIO(), io.StringIO(), io.StringIO()
-    main_writer = csv.writer(main)
-    steps_writer = csv.writer(steps)
-    props_writer = csv.writer(props)
+    main_writer = _SafeWriter(main)
+    steps_writer = _SafeWriter(steps)
+    props_writer = _SafeWriter(props)
     main_writer.writerow(
         [
             "Date (UTC)",
@@ -134,14 +161,11 @@ def log_entries_csv(entries: QuerySet[ProvisioningLogEntry]) -> str:
                     _text(prop.get("newValue")),
                 ]
             )
-    return (
-        "# ProvisioningLogs\n"
-        + main.getvalue()
-        + "\n# ProvisioningLogs_ProvisioningSteps\n"
-        + steps.getvalue()
-        + "\n# ProvisioningLogs_ModifiedProperties\n"
-        + props.getvalue()
-    )
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        for name, stream in zip(CSV_FILES, (main, steps, props), strict=True):
+            zipped.writestr(name, stream.getvalue())
+    return archive.getvalue()
 
 
 def _text(value: Any) -> str:

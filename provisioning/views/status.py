@@ -12,7 +12,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from provisioning import selectors
-from provisioning.exports import log_entries_csv, log_entries_json
+from provisioning.exports import log_entries_csv_zip, log_entries_json
 from provisioning.models import ProvisioningLogEntry
 from provisioning.selectors import log_entry_get, log_entry_list, provisioning_job_status
 from provisioning.services.jobs import (
@@ -106,11 +106,19 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
         if download in ("csv", "json"):
             entries = log_entry_list(job=self.job, **self.filters())
             if download == "csv":
-                body, content_type = log_entries_csv(entries), "text/csv"
+                body, content_type, name = (
+                    log_entries_csv_zip(entries),
+                    "application/zip",
+                    "ProvisioningLogs.zip",
+                )
             else:
-                body, content_type = log_entries_json(entries), "application/json"
+                body, content_type, name = (
+                    log_entries_json(entries),
+                    "application/json",
+                    "ProvisioningLogs.json",
+                )
             response = HttpResponse(body, content_type=content_type)
-            response["Content-Disposition"] = f'attachment; filename="ProvisioningLogs.{download}"'
+            response["Content-Disposition"] = f'attachment; filename="{name}"'
             return response
         return super().get(request, *args, **kwargs)
 

@@ -3,7 +3,10 @@ tabs, downloads), provision on demand — through Django's test client, the targ
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -14,6 +17,7 @@ from provisioning.engine.ondemand import (
     provisioning_on_demand_group_run,
     provisioning_on_demand_run,
 )
+from provisioning.exports import CSV_FILES
 from provisioning.models import ProvisioningJob, ProvisioningLogEntry
 from tests.factories import (
     DirectoryGroupFactory,
@@ -119,10 +123,21 @@ def test_log_downloads(staff_client, provisioned):
     assert create["cycleId"] == str(cycle.cycle_id)
     assert create["provisioningStatusInfo"]["status"] == "success"
     assert create["sourceIdentity"]["displayName"] == ada.user_principal_name
-    as_csv = staff_client.get(url(app, "logs"), {"download": "csv"}).content.decode()
-    assert "# ProvisioningLogs_ProvisioningSteps" in as_csv
-    assert "# ProvisioningLogs_ModifiedProperties" in as_csv
-    assert str(create["changeId"]) in as_csv
+    as_zip = staff_client.get(url(app, "logs"), {"download": "csv"})
+    assert as_zip["Content-Disposition"].endswith('ProvisioningLogs.zip"')
+    with zipfile.ZipFile(io.BytesIO(as_zip.content)) as archive:
+        assert archive.namelist() == list(CSV_FILES)
+        tables = {
+            name: list(csv.reader(io.StringIO(archive.read(name).decode()))) for name in CSV_FILES
+        }
+    entries = tables["ProvisioningLogs.csv"]
+    assert entries[0][:2] == ["Date (UTC)", "Change ID"]
+    assert str(create["changeId"]) in [row[1] for row in entries[1:]]
+    steps = tables["ProvisioningLogs_ProvisioningSteps.csv"]
+    assert steps[0] == ["Change ID", "Step", "Type", "Status", "Description"]
+    assert all(len(row) == 5 for row in steps)
+    props = tables["ProvisioningLogs_ModifiedProperties.csv"]
+    assert props[0] == ["Change ID", "Property", "Old Value", "New Value"]
 
 
 def test_other_directories_logs_are_not_found(staff_client, provisioned, target):
