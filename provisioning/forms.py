@@ -201,7 +201,10 @@ class ProvisioningForm(forms.Form):
         label="Prevent accidental deletion", required=False
     )
     deletion_threshold = forms.IntegerField(
-        label="Accidental deletion threshold", min_value=1, initial=500
+        label="Accidental deletion threshold",
+        min_value=1,
+        max_value=2_147_483_647,  # the column's range; a bigger number is a field error
+        initial=500,
     )
     scope = forms.ChoiceField(label="Scope", choices=ProvisioningJob.Scope.choices)
     status = forms.ChoiceField(

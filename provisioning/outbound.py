@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpcore
 import httpx
+import idna
 from django.conf import settings
 
 METADATA_ADDRESSES = frozenset(
@@ -47,10 +48,44 @@ def tenant_url_problem(url: str) -> str | None:
         return "Enter a valid URL."
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "The Tenant URL must be an absolute http:// or https:// URL."
+    try:
+        port = parts.port
+    except ValueError:
+        return "The Tenant URL's port must be a number from 1 to 65535."
+    if port == 0:
+        return "The Tenant URL's port must be a number from 1 to 65535."
+    if problem := _host_name_problem(parts.hostname):
+        return problem
     if parts.username or parts.password:
         return "The Tenant URL must not contain a user name or password."
     if parts.fragment:
         return "The Tenant URL must not contain a fragment (#…)."
+    return None
+
+
+def _host_name_problem(host: str) -> str | None:
+    """Why a host name cannot be looked up (None when it can): internationalised labels must be
+    valid IDNA (checked by the ``idna`` package), every label 1–63 characters once encoded, 253
+    in all. Plain ASCII labels are left to DNS (an underscore is legal there)."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")  # a fully qualified name may end with a dot
+    encoded = []
+    for label in labels:
+        if label.isascii() and not label.lower().startswith("xn--"):
+            encoded.append(label.encode())
+            continue
+        try:
+            encoded.append(idna.encode(label, uts46=True))
+        except (idna.IDNAError, UnicodeError):
+            return "The Tenant URL's host name is not a valid internationalised domain name."
+    if sum(len(e) + 1 for e in encoded) - 1 > 253 or any(not 0 < len(e) <= 63 for e in encoded):
+        return (
+            "The Tenant URL's host name is not a valid domain name (labels of 1 to 63 characters)."
+        )
     return None
 
 

@@ -59,6 +59,10 @@ SETTINGS_FIELDS = (
 )
 
 
+#: The largest threshold the column holds.
+MAX_DELETION_THRESHOLD = 2_147_483_647
+
+
 @transaction.atomic
 def provisioning_job_update(
     *,
@@ -106,6 +110,10 @@ def provisioning_job_update(
         errors["notification_email"] = "Enter the address to notify when a failure occurs."
     if prevent_accidental_deletion and deletion_threshold < 1:
         errors["deletion_threshold"] = "Enter a whole number of 1 or more."
+    elif deletion_threshold > MAX_DELETION_THRESHOLD:
+        errors["deletion_threshold"] = (
+            f"Enter a whole number of at most {MAX_DELETION_THRESHOLD:,}."
+        )
     if scope not in ProvisioningJob.Scope.values:
         errors["scope"] = "Select a valid choice."
     if status not in ProvisioningJob.Status.values:

@@ -328,3 +328,22 @@ def test_one_cycle_per_job_at_a_time():
     assert sorted(r is None for r in results) == [False, True]
     assert ProvisioningCycle.objects.filter(job=job).count() == 1
     assert len(stub.users) == 2
+
+
+@pytest.mark.parametrize(
+    "bad_url",
+    ["https://example.com:99999/scim", "https://example.com:x/scim", "https://a..b.example/scim"],
+)
+def test_a_saved_unusable_tenant_url_quarantines_with_a_clear_reason(bad_url):
+    app = make_application(template="elium")
+    with StubScim() as stub:
+        job = configure(app, url=stub.url, token="stub-token")
+    # A URL saved before it was validated (an older release, the admin, a migration).
+    type(job).objects.filter(pk=job.pk).update(tenant_url=bad_url)
+    job.refresh_from_db()
+
+    cycle = provisioning_cycle_run(job=job)
+
+    assert cycle.state == ProvisioningCycle.State.QUARANTINED
+    assert "The Tenant URL cannot be called" in cycle.error
+    assert job_state(job).is_quarantined

@@ -393,6 +393,12 @@ def test_job_status_changes_are_audited_as_start_and_stop():
         ({"notification_email": "not-an-email"}, "notification_email"),
         ({"notification_email": ""}, "notification_email"),
         ({"deletion_threshold": 0}, "deletion_threshold"),
+        ({"deletion_threshold": 99999999999999999999}, "deletion_threshold"),
+        ({"tenant_url": "https://example.com:99999/scim"}, "tenant_url"),
+        ({"tenant_url": "https://example.com:80a/scim"}, "tenant_url"),
+        ({"tenant_url": "https://" + "a" * 64 + ".example.com/scim"}, "tenant_url"),
+        ({"tenant_url": "https://xn--a.example.com/scim"}, "tenant_url"),
+        ({"tenant_url": "https://a..example.com/scim"}, "tenant_url"),
         ({"mode": "manual", "status": "on"}, "status"),
     ],
 )
