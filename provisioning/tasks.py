@@ -69,10 +69,14 @@ def schedule_cycles(timestamp: int) -> int:
 @app.task(name="provisioning.run_cycle")
 def run_cycle(job_pk: int) -> str | None:
     """Run one cycle of the job if its Provisioning Status is On (Off pauses: the running
-    cycle completes, the next one does not start)."""
+    cycle completes, the next one does not start) and it is still due. The scheduler may queue
+    the next run while a cycle is running (the queueing lock only covers waiting runs); once that
+    cycle has ended the job is an interval away from due, and the queued run does nothing."""
     try:
         job = ProvisioningJob.objects.filter(pk=job_pk).first()
         if job is None or job.status != ProvisioningJob.Status.ON:
+            return None
+        if not jobs_due().filter(pk=job_pk).exists():
             return None
         cycle = provisioning_cycle_run(job=job)
         return str(cycle.cycle_id) if cycle else None
