@@ -21,16 +21,31 @@ from rest_framework.views import APIView
 from elium_portal.models import Tenant
 from scim_api import ratelimit
 from scim_api.authentication import ScimBearerAuthentication, client_ip
-from scim_api.errors import ScimError, Uniqueness
+from scim_api.errors import InvalidSyntax, ScimError, Uniqueness
 from scim_api.policy import POLICIES, CompatibilityPolicy
 from scim_api.request_log import scim_request_record, should_log
+from scim_api.validation import TOO_DEEP, check_depth
 
 logger = logging.getLogger(__name__)
 
 SCIM_MEDIA_TYPE = "application/scim+json"
 
 
-class ScimJSONParser(JSONParser):
+class DepthLimitedJSONParser(JSONParser):
+    """JSON, refused with 400 ``invalidSyntax`` when nested deeper than
+    :data:`~scim_api.validation.MAX_JSON_DEPTH`: past that, recursive code (Python's own JSON
+    decoder included) runs out of stack."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise InvalidSyntax(TOO_DEEP) from None
+        check_depth(data)
+        return data
+
+
+class ScimJSONParser(DepthLimitedJSONParser):
     media_type = SCIM_MEDIA_TYPE
 
 
@@ -60,7 +75,7 @@ class TenantScimEnabled(BasePermission):
 
 
 class ScimView(APIView):
-    parser_classes = [ScimJSONParser, JSONParser]
+    parser_classes = [ScimJSONParser, DepthLimitedJSONParser]
     renderer_classes = [ScimJSONRenderer, ScimJSONAcceptingRenderer]
     authentication_classes = [ScimBearerAuthentication]
     permission_classes = [TenantScimEnabled]
