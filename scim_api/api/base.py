@@ -9,7 +9,7 @@ import time
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -29,6 +29,9 @@ from scim_api.validation import TOO_DEEP, check_depth
 logger = logging.getLogger(__name__)
 
 SCIM_MEDIA_TYPE = "application/scim+json"
+#: ``Retry-After`` (seconds) of the 503 answered while the database cannot be reached: about
+#: how long a PostgreSQL restart or fail-over takes.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class DepthLimitedJSONParser(JSONParser):
@@ -128,7 +131,10 @@ class ScimView(APIView):
         token = getattr(getattr(self, "request", None), "_auth", None)
         tenant = token.tenant if token is not None else None
         if tenant is None and slug:
-            tenant = Tenant.objects.filter(slug=slug).first()
+            try:
+                tenant = Tenant.objects.filter(slug=slug).first()
+            except DatabaseError:
+                return  # the database is down: the answer (a 503 or 401) matters, not the log
             if tenant is None:
                 return  # nothing to attach it to, and anyone can send these
         if not should_log(tenant, response.status_code):
@@ -226,6 +232,17 @@ def scim_exception_handler(exc, context):
         return scim_error_response(ScimError(str(exc.detail), status=403))
     if isinstance(exc, exceptions.APIException):
         return scim_error_response(ScimError(str(exc.detail), status=exc.status_code))
+    if isinstance(exc, OperationalError | InterfaceError):
+        # PostgreSQL is restarting, failing over or out of connections: a client that retries
+        # later succeeds, and RFC 7644 clients (Azure AD among them) retry a 503.
+        logger.warning("SCIM request failed: database unavailable (%s)", exc.__class__.__name__)
+        return scim_error_response(
+            ScimError(
+                "The service is temporarily unavailable; retry later.",
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+            )
+        )
     if isinstance(exc, IntegrityError):
         # Checked at commit: a concurrent request deleted a resource this one referred to
         # (23503), or won a race for a unique value (23505). Either way: retry.
