@@ -4,6 +4,7 @@ tenant resolved once."""
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
@@ -94,38 +95,24 @@ class ScimView(APIView):
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
         request_id = uuid.uuid4()
-        too_big = self._too_big(request)
-        if too_big:
-            # Refuse before anything reads the body into memory.
-            self.args, self.kwargs, self.headers = args, kwargs, self.default_response_headers
-            drf_request = self.initialize_request(request, *args, **kwargs)
-            self.request = drf_request
-            response = self.finalize_response(
-                drf_request, scim_error_response(too_big), *args, **kwargs
-            )
+        refused = read_body(request, limit=settings.SCIM_MAX_REQUEST_BYTES)
+        if refused:
+            response = self._refuse(request, refused, *args, **kwargs)
         else:
-            # Read (and cache) the body now so the log can show it after DRF has parsed it.
-            _ = request.body
             response = super().dispatch(request, *args, **kwargs)
         response["X-Request-Id"] = str(request_id)
         if self.log_requests:
             self._log(
-                request, response, kwargs.get("slug"), started, request_id, skip_body=bool(too_big)
+                request, response, kwargs.get("slug"), started, request_id, skip_body=bool(refused)
             )
         return response
 
-    def _too_big(self, request) -> ScimError | None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        limit = settings.SCIM_MAX_REQUEST_BYTES
-        if length > limit:
-            return ScimError(
-                f"The request body is {length} bytes; the limit is {limit} bytes.",
-                status=413,
-            )
-        return None
+    def _refuse(self, request, error: ScimError, *args, **kwargs):
+        """Answer ``error`` without running the view (nor reading any more of the body)."""
+        self.args, self.kwargs, self.headers = args, kwargs, self.default_response_headers
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        return self.finalize_response(drf_request, scim_error_response(error), *args, **kwargs)
 
     def _log(self, request, response, slug, started, request_id, *, skip_body) -> None:
         token = getattr(getattr(self, "request", None), "_auth", None)
@@ -184,6 +171,48 @@ class ScimView(APIView):
         ):
             response["Content-Type"] = f"{SCIM_MEDIA_TYPE}; charset=utf-8"
         return response
+
+
+def read_body(request, *, limit: int) -> ScimError | None:
+    """Read the request body into ``request.body`` now (so the log can show it after DRF has
+    parsed it), or say why not: never more than ``limit`` bytes are read.
+
+    A ``Content-Length`` over the limit is refused before a byte is read. A chunked body has no
+    ``Content-Length``: WSGI servers that de-chunk it (gunicorn) say so with
+    ``wsgi.input_terminated`` and hand it over in ``wsgi.input``, which Django's
+    ``request.body`` never reads (it reads ``Content-Length`` bytes, that is none). It is read
+    here from the stream, up to the limit, and then stands in for a body with that length.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return ScimError(
+            f"The request body is {length} bytes; the limit is {limit} bytes.", status=413
+        )
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if length > 0 or not chunked:
+        _ = request.body
+        return None
+    if not request.environ.get("wsgi.input_terminated"):
+        # A server that passes the raw chunked stream (Django's runserver): the body cannot be
+        # delimited, and reading it as empty would silently lose it.
+        return ScimError(
+            "This server cannot read a chunked request body; send Content-Length.", status=411
+        )
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while chunk := stream.read(min(65_536, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return ScimError(f"The request body is over the limit of {limit} bytes.", status=413)
+    body = b"".join(chunks)
+    request._body = body
+    request._stream = io.BytesIO(body)
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    return None
 
 
 def scim_error_response(error: ScimError) -> Response:
