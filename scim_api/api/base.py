@@ -95,11 +95,33 @@ class ScimView(APIView):
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
         request_id = uuid.uuid4()
+        # The lenient dispatcher hands the same request on to another view: the first view to
+        # see it answers for the client address.
+        first = not getattr(request, "_scim_address_checked", False)
+        request._scim_address_checked = True
+        address = client_ip(request)
+        wait = ratelimit.auth_failures_wait(address) if first else None
+        if wait is not None:
+            # Before the token is looked at, and recorded nowhere: a flood costs no query.
+            response = self._refuse(
+                request,
+                ScimError(
+                    "Too many failed authentications from this address; retry later.",
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                ),
+                *args,
+                **kwargs,
+            )
+            response["X-Request-Id"] = str(request_id)
+            return response
         refused = read_body(request, limit=settings.SCIM_MAX_REQUEST_BYTES)
         if refused:
             response = self._refuse(request, refused, *args, **kwargs)
         else:
             response = super().dispatch(request, *args, **kwargs)
+        if first and response.status_code == status.HTTP_401_UNAUTHORIZED:
+            ratelimit.auth_failure_record(address)
         response["X-Request-Id"] = str(request_id)
         if self.log_requests:
             self._log(
@@ -142,6 +164,9 @@ class ScimView(APIView):
             request_id=request_id,
             request_body=None if skip_body else request.body,
             response_body=getattr(response, "content", b""),
+            # Anyone can send requests no token was accepted for: one row per minute and
+            # address, with a count, however many arrive.
+            aggregate=token is None,
         )
 
     def initial(self, request, *args, **kwargs):
