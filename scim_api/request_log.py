@@ -67,6 +67,13 @@ def redact_body(raw: bytes | str | None) -> str:
     return text
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL nor lone surrogates: show U+FFFD in their place."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
 def should_log(tenant: Tenant | None, status: int) -> bool:
     level = tenant.scim_request_log_level if tenant else Tenant.ScimRequestLogLevel.ERRORS
     if level == Tenant.ScimRequestLogLevel.OFF:
@@ -104,14 +111,14 @@ def scim_request_record(
             created_at=now,
             request_id=request_id,
             token_prefix=token_prefix,
-            method=method,
-            path=path[:500],
-            query=_TOKEN_IN_TEXT.sub(REDACTED, query)[:2000],
+            method=_storable(method)[:10],
+            path=_storable(path[:500]),
+            query=_storable(_TOKEN_IN_TEXT.sub(REDACTED, query)[:2000]),
             status=status,
             duration_ms=round(duration_ms, 2),
             client_ip=client_ip,
-            request_body=redact_body(request_body),
-            response_body=redact_body(response_body),
+            request_body=_storable(redact_body(request_body)),
+            response_body=_storable(redact_body(response_body)),
         )
         if aggregate and tenant is not None:
             row.aggregate_key = f"{status} {client_ip or '-'} {now:%Y-%m-%dT%H:%M}"
