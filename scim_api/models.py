@@ -136,7 +136,11 @@ class ScimGroupMember(models.Model):
 class ScimRequestLog(models.Model):
     """One inbound SCIM request, kept for support staff to diagnose a customer's provisioning
     (what Azure AD sent, what we answered). Bodies are redacted and truncated; the bearer token
-    is never recorded. Pruned after ``SCIM_REQUEST_LOG_DAYS`` days."""
+    is never recorded. Pruned after ``SCIM_REQUEST_LOG_DAYS`` days.
+
+    Requests refused before a token was accepted (401s) share one row per tenant, address,
+    status and minute, with their ``count``: anyone can send them, and a flood of them must not
+    fill the table nor push real failures off the Security page."""
 
     tenant = models.ForeignKey(
         Tenant, on_delete=models.CASCADE, related_name="scim_requests", null=True, blank=True
@@ -152,6 +156,10 @@ class ScimRequestLog(models.Model):
     client_ip = models.GenericIPAddressField(null=True, blank=True)
     request_body = models.TextField(blank=True, default="")
     response_body = models.TextField(blank=True, default="")
+    #: How many requests this row stands for: 1, or more for an aggregated row.
+    count = models.PositiveIntegerField(default=1)
+    #: "<status> <address> <minute>" for an aggregated row, else NULL.
+    aggregate_key = models.CharField(max_length=100, null=True, blank=True, editable=False)  # noqa: DJ001
 
     class Meta:
         verbose_name = "inbound SCIM request"
@@ -159,6 +167,13 @@ class ScimRequestLog(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="scim_request_recent"),
             models.Index(fields=["created_at"], name="scim_request_created"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "aggregate_key"],
+                condition=models.Q(aggregate_key__isnull=False),
+                name="scim_request_aggregate_once",
+            ),
         ]
 
     def __str__(self) -> str:

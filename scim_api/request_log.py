@@ -9,6 +9,7 @@ import logging
 import re
 
 from django.conf import settings
+from django.db import connection
 
 from elium_portal import clock
 from elium_portal.models import Tenant
@@ -66,6 +67,13 @@ def redact_body(raw: bytes | str | None) -> str:
     return text
 
 
+def _storable(text: str) -> str:
+    """PostgreSQL text cannot hold NUL nor lone surrogates: show U+FFFD in their place."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
 def should_log(tenant: Tenant | None, status: int) -> bool:
     level = tenant.scim_request_log_level if tenant else Tenant.ScimRequestLogLevel.ERRORS
     if level == Tenant.ScimRequestLogLevel.OFF:
@@ -88,25 +96,69 @@ def scim_request_record(
     request_id,
     request_body,
     response_body,
+    aggregate: bool = False,
 ) -> None:
-    """Write one log row. A failure to log never fails the request itself."""
+    """Write one log row. A failure to log never fails the request itself.
+
+    With ``aggregate`` (a request no token was accepted for), the requests of one tenant,
+    address, status and minute share one row, whose ``count`` goes up by one; the row shows the
+    first request of the minute.
+    """
     try:
-        ScimRequestLog.objects.create(
+        now = clock.now()
+        row = ScimRequestLog(
             tenant=tenant,
-            created_at=clock.now(),
+            created_at=now,
             request_id=request_id,
             token_prefix=token_prefix,
-            method=method,
-            path=path[:500],
-            query=_TOKEN_IN_TEXT.sub(REDACTED, query)[:2000],
+            method=_storable(method)[:10],
+            path=_storable(path[:500]),
+            query=_storable(_TOKEN_IN_TEXT.sub(REDACTED, query)[:2000]),
             status=status,
             duration_ms=round(duration_ms, 2),
             client_ip=client_ip,
-            request_body=redact_body(request_body),
-            response_body=redact_body(response_body),
+            request_body=_storable(redact_body(request_body)),
+            response_body=_storable(redact_body(response_body)),
         )
+        if aggregate and tenant is not None:
+            row.aggregate_key = f"{status} {client_ip or '-'} {now:%Y-%m-%dT%H:%M}"
+            _record_aggregated(row)
+        else:
+            row.save(force_insert=True)
     except Exception:  # logging must never fail the request it describes
         logger.warning("Could not record a SCIM request log entry", exc_info=True)
+
+
+_AGGREGATED_COLUMNS = (
+    "tenant_id",
+    "created_at",
+    "request_id",
+    "token_prefix",
+    "method",
+    "path",
+    "query",
+    "status",
+    "duration_ms",
+    "client_ip",
+    "request_body",
+    "response_body",
+    "aggregate_key",
+)
+
+
+def _record_aggregated(row: ScimRequestLog) -> None:
+    """Insert ``row``, or count one more request on the row of its key, in one statement: two
+    processes counting the same minute never lose a request nor make two rows."""
+    table = ScimRequestLog._meta.db_table
+    columns = ", ".join(f'"{c}"' for c in _AGGREGATED_COLUMNS)
+    values = ", ".join(["%s"] * len(_AGGREGATED_COLUMNS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{table}" ({columns}, "count") VALUES ({values}, 1) '
+            'ON CONFLICT ("tenant_id", "aggregate_key") WHERE "aggregate_key" IS NOT NULL '
+            f'DO UPDATE SET "count" = "{table}"."count" + 1',
+            [getattr(row, column) for column in _AGGREGATED_COLUMNS],
+        )
 
 
 def scim_request_log_prune(*, days: int | None = None) -> int:

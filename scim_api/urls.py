@@ -8,7 +8,7 @@ otherwise answers a SCIM 404.
 
 from django.urls import path, re_path
 
-from scim_api.api import bulk, discovery, resources
+from scim_api.api import bulk, discovery, openapi, resources
 from scim_api.api.dispatch import LenientDispatchView
 
 app_name = "scim"
@@ -29,5 +29,6 @@ urlpatterns = [
     path("Groups/<str:resource_id>", resources.GroupDetailView.as_view(), name="group"),
     path(".search", resources.SearchView.as_view(), name="search"),
     path("Bulk", bulk.BulkView.as_view(), name="bulk"),
+    path("openapi.json", openapi.OpenApiView.as_view(), name="openapi"),
     re_path(r"^(?P<rest>.*)$", LenientDispatchView.as_view(), name="lenient"),
 ]

@@ -6,11 +6,16 @@ from __future__ import annotations
 import math
 import uuid
 
-from scim_api.errors import InvalidValue
+from scim_api.errors import InvalidSyntax, InvalidValue
 
 #: Longest value of the attributes copied into indexed columns (userName, externalId,
 #: displayName): the columns are ``varchar(256)``.
 MAX_COLUMN_LENGTH = 256
+#: Deepest nesting of objects and arrays in a request body. A Bulk request carrying a PATCH of a
+#: custom extension is about ten levels deep; recursive code (and PostgreSQL's jsonb) must never
+#: meet a thousand.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"The request body is nested more than {MAX_JSON_DEPTH} levels deep."
 
 
 def parse_uuid(value) -> uuid.UUID | None:
@@ -38,6 +43,22 @@ def check_storable(value, where: str = "the request body") -> None:
                 stack.append((child, f"{path} › {str(key)[:40]}"))
         elif isinstance(item, list):
             stack.extend((child, path) for child in item)
+
+
+def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
+    """Reject a parsed JSON body whose objects and arrays nest deeper than ``limit``."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise InvalidSyntax(TOO_DEEP)
+        stack.extend((child, depth + 1) for child in children)
 
 
 def _check_text(text: str, path: str) -> None:

@@ -173,6 +173,8 @@ SCIM_MAX_PAGE_SIZE = env.int("SCIM_MAX_PAGE_SIZE", default=200)
 SCIM_MAX_REQUEST_BYTES = env.int("SCIM_MAX_REQUEST_BYTES", default=1_048_576)
 SCIM_RATE_LIMIT_PER_SECOND = env.float("SCIM_RATE_LIMIT_PER_SECOND", default=100.0)
 SCIM_RATE_LIMIT_BURST = env.int("SCIM_RATE_LIMIT_BURST", default=200)
+# Failed authentications an address may make per minute before it is refused unauthenticated.
+SCIM_AUTH_FAILURES_PER_IP_PER_MINUTE = env.int("SCIM_AUTH_FAILURES_PER_IP_PER_MINUTE", default=20)
 SCIM_REQUEST_LOG_DAYS = env.int("SCIM_REQUEST_LOG_DAYS", default=14)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, SCIM_MAX_REQUEST_BYTES + 1)
 

@@ -4,12 +4,13 @@ tenant resolved once."""
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
 
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
@@ -21,16 +22,34 @@ from rest_framework.views import APIView
 from elium_portal.models import Tenant
 from scim_api import ratelimit
 from scim_api.authentication import ScimBearerAuthentication, client_ip
-from scim_api.errors import ScimError, Uniqueness
+from scim_api.errors import InvalidSyntax, ScimError, Uniqueness
 from scim_api.policy import POLICIES, CompatibilityPolicy
 from scim_api.request_log import scim_request_record, should_log
+from scim_api.validation import TOO_DEEP, check_depth
 
 logger = logging.getLogger(__name__)
 
 SCIM_MEDIA_TYPE = "application/scim+json"
+#: ``Retry-After`` (seconds) of the 503 answered while the database cannot be reached: about
+#: how long a PostgreSQL restart or fail-over takes.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
-class ScimJSONParser(JSONParser):
+class DepthLimitedJSONParser(JSONParser):
+    """JSON, refused with 400 ``invalidSyntax`` when nested deeper than
+    :data:`~scim_api.validation.MAX_JSON_DEPTH`: past that, recursive code (Python's own JSON
+    decoder included) runs out of stack."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise InvalidSyntax(TOO_DEEP) from None
+        check_depth(data)
+        return data
+
+
+class ScimJSONParser(DepthLimitedJSONParser):
     media_type = SCIM_MEDIA_TYPE
 
 
@@ -60,7 +79,7 @@ class TenantScimEnabled(BasePermission):
 
 
 class ScimView(APIView):
-    parser_classes = [ScimJSONParser, JSONParser]
+    parser_classes = [ScimJSONParser, DepthLimitedJSONParser]
     renderer_classes = [ScimJSONRenderer, ScimJSONAcceptingRenderer]
     authentication_classes = [ScimBearerAuthentication]
     permission_classes = [TenantScimEnabled]
@@ -76,44 +95,55 @@ class ScimView(APIView):
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
         request_id = uuid.uuid4()
-        too_big = self._too_big(request)
-        if too_big:
-            # Refuse before anything reads the body into memory.
-            self.args, self.kwargs, self.headers = args, kwargs, self.default_response_headers
-            drf_request = self.initialize_request(request, *args, **kwargs)
-            self.request = drf_request
-            response = self.finalize_response(
-                drf_request, scim_error_response(too_big), *args, **kwargs
+        # The lenient dispatcher hands the same request on to another view: the first view to
+        # see it answers for the client address.
+        first = not getattr(request, "_scim_address_checked", False)
+        request._scim_address_checked = True
+        address = client_ip(request)
+        wait = ratelimit.auth_failures_wait(address) if first else None
+        if wait is not None:
+            # Before the token is looked at, and recorded nowhere: a flood costs no query.
+            response = self._refuse(
+                request,
+                ScimError(
+                    "Too many failed authentications from this address; retry later.",
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                ),
+                *args,
+                **kwargs,
             )
+            response["X-Request-Id"] = str(request_id)
+            return response
+        refused = read_body(request, limit=settings.SCIM_MAX_REQUEST_BYTES)
+        if refused:
+            response = self._refuse(request, refused, *args, **kwargs)
         else:
-            # Read (and cache) the body now so the log can show it after DRF has parsed it.
-            _ = request.body
             response = super().dispatch(request, *args, **kwargs)
+        if first and response.status_code == status.HTTP_401_UNAUTHORIZED:
+            ratelimit.auth_failure_record(address)
         response["X-Request-Id"] = str(request_id)
         if self.log_requests:
             self._log(
-                request, response, kwargs.get("slug"), started, request_id, skip_body=bool(too_big)
+                request, response, kwargs.get("slug"), started, request_id, skip_body=bool(refused)
             )
         return response
 
-    def _too_big(self, request) -> ScimError | None:
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        limit = settings.SCIM_MAX_REQUEST_BYTES
-        if length > limit:
-            return ScimError(
-                f"The request body is {length} bytes; the limit is {limit} bytes.",
-                status=413,
-            )
-        return None
+    def _refuse(self, request, error: ScimError, *args, **kwargs):
+        """Answer ``error`` without running the view (nor reading any more of the body)."""
+        self.args, self.kwargs, self.headers = args, kwargs, self.default_response_headers
+        drf_request = self.initialize_request(request, *args, **kwargs)
+        self.request = drf_request
+        return self.finalize_response(drf_request, scim_error_response(error), *args, **kwargs)
 
     def _log(self, request, response, slug, started, request_id, *, skip_body) -> None:
         token = getattr(getattr(self, "request", None), "_auth", None)
         tenant = token.tenant if token is not None else None
         if tenant is None and slug:
-            tenant = Tenant.objects.filter(slug=slug).first()
+            try:
+                tenant = Tenant.objects.filter(slug=slug).first()
+            except DatabaseError:
+                return  # the database is down: the answer (a 503 or 401) matters, not the log
             if tenant is None:
                 return  # nothing to attach it to, and anyone can send these
         if not should_log(tenant, response.status_code):
@@ -134,6 +164,9 @@ class ScimView(APIView):
             request_id=request_id,
             request_body=None if skip_body else request.body,
             response_body=getattr(response, "content", b""),
+            # Anyone can send requests no token was accepted for: one row per minute and
+            # address, with a count, however many arrive.
+            aggregate=token is None,
         )
 
     def initial(self, request, *args, **kwargs):
@@ -163,6 +196,48 @@ class ScimView(APIView):
         ):
             response["Content-Type"] = f"{SCIM_MEDIA_TYPE}; charset=utf-8"
         return response
+
+
+def read_body(request, *, limit: int) -> ScimError | None:
+    """Read the request body into ``request.body`` now (so the log can show it after DRF has
+    parsed it), or say why not: never more than ``limit`` bytes are read.
+
+    A ``Content-Length`` over the limit is refused before a byte is read. A chunked body has no
+    ``Content-Length``: WSGI servers that de-chunk it (gunicorn) say so with
+    ``wsgi.input_terminated`` and hand it over in ``wsgi.input``, which Django's
+    ``request.body`` never reads (it reads ``Content-Length`` bytes, that is none). It is read
+    here from the stream, up to the limit, and then stands in for a body with that length.
+    """
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        return ScimError(
+            f"The request body is {length} bytes; the limit is {limit} bytes.", status=413
+        )
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    if length > 0 or not chunked:
+        _ = request.body
+        return None
+    if not request.environ.get("wsgi.input_terminated"):
+        # A server that passes the raw chunked stream (Django's runserver): the body cannot be
+        # delimited, and reading it as empty would silently lose it.
+        return ScimError(
+            "This server cannot read a chunked request body; send Content-Length.", status=411
+        )
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while chunk := stream.read(min(65_536, limit + 1 - size)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return ScimError(f"The request body is over the limit of {limit} bytes.", status=413)
+    body = b"".join(chunks)
+    request._body = body
+    request._stream = io.BytesIO(body)
+    request.META["CONTENT_LENGTH"] = str(len(body))
+    return None
 
 
 def scim_error_response(error: ScimError) -> Response:
@@ -211,6 +286,17 @@ def scim_exception_handler(exc, context):
         return scim_error_response(ScimError(str(exc.detail), status=403))
     if isinstance(exc, exceptions.APIException):
         return scim_error_response(ScimError(str(exc.detail), status=exc.status_code))
+    if isinstance(exc, OperationalError | InterfaceError):
+        # PostgreSQL is restarting, failing over or out of connections: a client that retries
+        # later succeeds, and RFC 7644 clients (Azure AD among them) retry a 503.
+        logger.warning("SCIM request failed: database unavailable (%s)", exc.__class__.__name__)
+        return scim_error_response(
+            ScimError(
+                "The service is temporarily unavailable; retry later.",
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+            )
+        )
     if isinstance(exc, IntegrityError):
         # Checked at commit: a concurrent request deleted a resource this one referred to
         # (23503), or won a race for a unique value (23505). Either way: retry.

@@ -37,6 +37,10 @@ KNOWN_QUERY_PARAMETERS = {
 }
 
 
+#: The largest ``startIndex`` accepted: PostgreSQL's integer range, far past any real page.
+MAX_START_INDEX = 2**31 - 1
+
+
 def max_page_size() -> int:
     return settings.SCIM_MAX_PAGE_SIZE
 
@@ -53,12 +57,23 @@ class ListParams:
 
 
 def _int(value, name: str, default: int) -> int:
+    """A query parameter's text or a SearchRequest's JSON value as an integer. ``true`` and
+    ``1.5`` are not integers, whatever Python's ``int()`` makes of them."""
     if value is None or value == "":
         return default
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}.")
     try:
         return int(value)
     except (TypeError, ValueError, OverflowError):
         raise InvalidValue(f"{name} must be an integer, not {str(value)[:40]!r}.") from None
+
+
+def _start_index(value) -> int:
+    start_index = _int(value, "startIndex", 1)
+    if start_index > MAX_START_INDEX:
+        raise InvalidValue(f"startIndex must be at most {MAX_START_INDEX}.")
+    return max(1, start_index)
 
 
 def _joined(value) -> str | None:
@@ -76,7 +91,7 @@ def _joined(value) -> str | None:
 def read_list_params(source: dict, *, core_schema: str) -> ListParams:
     """Query parameters (GET) or a SearchRequest body (POST /.search), names case-insensitive.
     ``startIndex`` below 1 means 1 and ``count`` is capped at the advertised maximum
-    (RFC 7644 §3.4.2.4)."""
+    (RFC 7644 §3.4.2.4); a ``startIndex`` past :data:`MAX_START_INDEX` is a 400."""
     params = {str(k).lower(): v for k, v in source.items()}
     filter_text = params.get("filter")
     if filter_text is not None and not isinstance(filter_text, str):
@@ -93,7 +108,7 @@ def read_list_params(source: dict, *, core_schema: str) -> ListParams:
         raise InvalidValue("Use attributes or excludedAttributes, not both.")
     return ListParams(
         filter=filter_text or None,
-        start_index=max(1, _int(params.get("startindex"), "startIndex", 1)),
+        start_index=_start_index(params.get("startindex")),
         count=min(max(0, _int(params.get("count"), "count", max_page_size())), max_page_size()),
         sort_by=sort_by or None,
         descending=sort_order.lower() == "descending",

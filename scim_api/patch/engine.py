@@ -16,6 +16,7 @@ from scim_api.patch.results import MemberChanges, PatchResult
 from scim_api.patch.value_filters import _ValueFilters
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import PATCH_OP, ResourceType, is_own_custom_extension, resource_type_by_name
+from scim_api.validation import check_storable
 
 _OPS = ("add", "remove", "replace")
 
@@ -44,7 +45,12 @@ def apply_patch(
     for index, operation in enumerate(operations):
         engine.apply_operation(index, operation)
     engine.check_required(before=document)
-    changed = engine.doc != document or engine.password is not None or engine.members.has_changes
+    document_changed = engine.doc != document
+    if document_changed:
+        # What a POST body is held to: a value filter's string literal (``[value eq "\u0000"]``)
+        # can put text into the document that no body carried.
+        check_storable(engine.doc, "the patched resource")
+    changed = document_changed or engine.password is not None or engine.members.has_changes
     return PatchResult(
         document=engine.doc,
         members=engine.members,

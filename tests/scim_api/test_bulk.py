@@ -3,6 +3,7 @@
 import pytest
 
 from scim_api.models import ScimGroupMember, ScimUser
+from scim_api.services import bulk as bulk_service
 from tests.factories import azure_group, azure_user
 
 pytestmark = pytest.mark.django_db
@@ -178,3 +179,132 @@ def test_an_operation_with_a_non_string_bulk_id_or_a_version_fails_alone_with_40
 
     assert [r["status"] for r in results] == ["400", "400"]
     assert ScimUser.objects.count() == 1
+
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def chain(count: int, *, backwards: bool) -> list[dict]:
+    """``count`` user creates, each naming the previous user (or, backwards, the next one in
+    the request) as manager through its bulkId."""
+    operations = []
+    for n in range(count):
+        manager = n + 1 if backwards else n - 1
+        extra = {ENTERPRISE: {"manager": {"value": f"bulkId:u{manager}"}}}
+        operations.append(
+            {
+                "method": "POST",
+                "path": "/Users",
+                "bulkId": f"u{n}",
+                "data": azure_user(f"u{n}@contoso.com", **(extra if 0 <= manager < count else {})),
+            }
+        )
+    return operations
+
+
+@pytest.fixture
+def runs(monkeypatch):
+    """How many times Bulk ran an operation (substituted its references and called a service)."""
+    calls = []
+    original = bulk_service._run
+
+    def counting(operation, *args, **kwargs):
+        calls.append(operation.get("bulkId"))
+        return original(operation, *args, **kwargs)
+
+    monkeypatch.setattr(bulk_service, "_run", counting)
+    return calls
+
+
+@pytest.mark.parametrize(("count", "backwards"), [(1_000, True), (200, False)])
+def test_a_chain_of_bulk_ids_runs_each_operation_exactly_once(
+    scim, settings, runs, count, backwards
+):
+    settings.SCIM_RATE_LIMIT_PER_SECOND = 0
+
+    response = bulk(scim, chain(count, backwards=backwards))
+
+    assert response.status_code == 200
+    assert {r["status"] for r in response.json()["Operations"]} == {"201"}
+    # Linear: one run per operation, in dependency order (a pass per link was quadratic).
+    assert len(runs) == count
+    assert runs[0] == (f"u{count - 1}" if backwards else "u0")
+    managers = dict(
+        ScimUser.objects.values_list("user_name", f"data__{ENTERPRISE}__manager__value")
+    )
+    ids = dict(ScimUser.objects.values_list("user_name", "id"))
+    assert managers["u1@contoso.com"] == str(
+        ids["u2@contoso.com" if backwards else "u0@contoso.com"]
+    )
+
+
+def test_results_keep_the_request_order_whatever_the_run_order(scim, runs):
+    response = bulk(scim, chain(3, backwards=True))
+
+    assert [r["bulkId"] for r in response.json()["Operations"]] == ["u0", "u1", "u2"]
+    assert runs == ["u2", "u1", "u0"]
+
+
+def test_circular_bulk_ids_are_409_and_the_rest_runs(scim, runs):
+    group = {"method": "POST", "path": "/Groups"}
+
+    response = bulk(
+        scim,
+        [
+            {**group, "bulkId": "a", "data": azure_group("A", members=[{"value": "bulkId:b"}])},
+            {**group, "bulkId": "b", "data": azure_group("B", members=[{"value": "bulkId:a"}])},
+            {**group, "bulkId": "c", "data": azure_group("C", members=[{"value": "bulkId:a"}])},
+            {**group, "bulkId": "d", "data": azure_group("D", members=[{"value": "bulkId:d"}])},
+            {"method": "POST", "path": "/Users", "bulkId": "e", "data": azure_user()},
+        ],
+    )
+
+    results = response.json()["Operations"]
+    assert [r["status"] for r in results] == ["409", "409", "409", "409", "201"]
+    assert all("circle" in r["response"]["detail"] for r in results[:4])
+    assert runs == ["e"]
+    assert not ScimGroupMember.objects.exists()
+
+
+def test_a_reference_to_a_failed_post_is_409(scim):
+    response = bulk(
+        scim,
+        [
+            {
+                "method": "POST",
+                "path": "/Groups",
+                "bulkId": "g",
+                "data": azure_group(members=[{"value": "bulkId:u"}]),
+            },
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": []}},
+        ],
+    )
+
+    results = response.json()["Operations"]
+    assert [r["status"] for r in results] == ["409", "400"]
+    assert "'u'" in results[0]["response"]["detail"]
+
+
+def test_a_bulk_id_declared_twice_is_400_for_the_second_post(scim):
+    response = bulk(
+        scim,
+        [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": azure_user("a@c.com")},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": azure_user("b@c.com")},
+        ],
+    )
+
+    results = response.json()["Operations"]
+    assert [r["status"] for r in results] == ["201", "400"]
+    assert results[1]["response"]["scimType"] == "invalidValue"
+    assert list(ScimUser.objects.values_list("user_name", flat=True)) == ["a@c.com"]
+
+
+def test_fail_on_errors_counts_in_run_order(scim, runs):
+    operations = chain(4, backwards=True)
+    operations[3]["data"] = {"schemas": []}  # the first to run fails; u2 then cannot resolve
+
+    response = bulk(scim, operations, failOnErrors=2)
+
+    assert runs == ["u3", "u2"]
+    assert [r["status"] for r in response.json()["Operations"]] == ["409", "400"]

@@ -216,3 +216,136 @@ def test_infinite_count_in_a_search_body_is_400(scim):
     response = scim.post("/Users/.search", raw='{"count": 1e400}')
 
     assert response.status_code == 400
+
+
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["startIndex=99999999999999999999", "startIndex=2147483648", "startIndex=1e3"],
+)
+@pytest.mark.parametrize("path", ["/Users", "/Groups"])
+def test_start_index_out_of_range_is_400_invalid_value(scim, path, query):
+    body = assert_error(scim.get(f"{path}?{query}"), 400, "invalidValue")
+
+    assert "startIndex" in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/.search", "/Users/.search", "/Groups/.search"])
+@pytest.mark.parametrize(
+    ("parameters", "name"),
+    [
+        ({"startIndex": 99999999999999999999}, "startIndex"),
+        ({"startIndex": -99999999999999999999, "count": 1.5}, "count"),
+        ({"count": True}, "count"),
+        ({"count": "many"}, "count"),
+        ({"startIndex": 1e300}, "startIndex"),
+    ],
+)
+def test_search_paging_out_of_range_or_not_an_integer_is_400(scim, path, parameters, name):
+    response = scim.post(path, {"schemas": [SEARCH], **parameters})
+
+    body = assert_error(response, 400, "invalidValue")
+    assert name in body["detail"]
+
+
+@pytest.mark.parametrize(
+    "query", ["count=99999999999999999999", "count=-99999999999999999999&startIndex=-5"]
+)
+def test_huge_or_negative_count_is_clamped_as_rfc_7644_says(scim, query):
+    # RFC 7644 §3.4.2.4: a negative count means 0; more than maxResults gets maxResults.
+    scim.post("/Users", azure_user())
+
+    response = scim.get(f"/Users?{query}")
+
+    assert response.status_code == 200
+    assert response.json()["totalResults"] == 1
+
+
+def nested(depth: int) -> str:
+    return '{"a":' * depth + "1" + "}" * depth
+
+
+@pytest.mark.parametrize("depth", [100, 1_000, 100_000])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/Users"),
+        ("put", "/Users/{id}"),
+        ("patch", "/Users/{id}"),
+        ("post", "/Groups"),
+        ("post", "/Users/.search"),
+        ("post", "/.search"),
+        ("post", "/Bulk"),
+    ],
+)
+def test_deeply_nested_json_is_400_invalid_syntax(scim, method, path, depth):
+    user = scim.post("/Users", azure_user()).json()
+
+    response = getattr(scim, method)(path.format(id=user["id"]), raw=nested(depth))
+
+    body = assert_error(response, 400, "invalidSyntax")
+    assert "nested" in body["detail"]
+
+
+def test_reasonable_nesting_is_accepted(scim):
+    # A custom extension a few levels deep is ordinary SCIM.
+    custom = "urn:ietf:params:scim:schemas:extension:Custom:2.0:User"
+    deep = {"level": {"level": {"level": {"level": {"value": "x"}}}}}
+
+    response = scim.post("/Users", azure_user(**{custom: deep}))
+
+    assert response.status_code == 201, response.content
+
+
+def test_patch_that_would_store_a_nul_character_is_400(scim):
+    # The filter's string literal unescapes to NUL: the body itself holds none, the patched
+    # document would.
+    user = scim.post("/Users", azure_user()).json()
+
+    response = scim.patch(
+        f"/Users/{user['id']}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [{"op": "add", "path": 'emails[value eq "\\u0000"]', "value": {}}],
+        },
+    )
+
+    body = assert_error(response, 400, "invalidValue")
+    assert "NUL" in body["detail"]
+    assert scim.get(f"/Users/{user['id']}").json()["emails"] == user["emails"]
+
+
+def test_bulk_patch_that_would_store_a_nul_character_fails_that_operation(scim):
+    user = scim.post("/Users", azure_user()).json()
+
+    response = scim.post(
+        "/Bulk",
+        {
+            "schemas": [BULK],
+            "Operations": [
+                {
+                    "method": "PATCH",
+                    "path": f"/Users/{user['id']}",
+                    "data": {
+                        "schemas": [PATCH_OP],
+                        "Operations": [
+                            {"op": "add", "path": 'emails[value eq "\\u0000"]', "value": {}}
+                        ],
+                    },
+                }
+            ],
+        },
+    )
+
+    assert response.status_code == 200
+    result = response.json()["Operations"][0]
+    assert result["status"] == "400"
+    assert result["response"]["scimType"] == "invalidValue"

@@ -289,3 +289,17 @@ def test_arbitrary_patch_bodies_only_raise_scim_errors(payload, policy, resource
         assert "password" not in result.document
     # and the input is never mutated
     assert doc == snapshot
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "add", "path": 'emails[value eq "\\u0000"]', "value": {}},
+        {"op": "add", "path": 'emails[type eq "\\ud800"]', "value": {"value": "x@y.z"}},
+        {"op": "replace", "path": "displayName", "value": "a\x00b"},
+    ],
+)
+def test_a_patched_document_that_cannot_be_stored_is_invalid_value(operation):
+    # A value filter's string literal is unescaped by the path grammar: no body check sees it.
+    with pytest.raises(InvalidValue, match="the patched resource"):
+        patch_user(user_doc(), operation)

@@ -123,3 +123,14 @@ def test_unauthenticated_requests_are_logged_without_body_and_unknown_tenants_no
     entry = ScimRequestLog.objects.get()
     assert entry.tenant == tenant
     assert entry.request_body == ""
+
+
+def test_requests_with_nul_characters_are_still_logged(scim):
+    # PostgreSQL text cannot hold NUL: the entry shows U+FFFD instead of being lost.
+    scim.get("/Users/a%00b")
+    scim.post("/Users", raw=b'{"userName": "\x00')
+
+    entries = {e.method: e for e in ScimRequestLog.objects.all()}
+    assert entries["GET"].path.endswith("/Users/a\ufffdb")
+    assert entries["POST"].status == 400
+    assert "\ufffd" in entries["POST"].request_body
