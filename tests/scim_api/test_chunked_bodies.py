@@ -19,11 +19,9 @@ from django.conf import settings
 
 from elium_portal.services.tokens import scim_token_issue
 from scim_api.models import ScimUser
-from tests.conftest import current_database_url
-from tests.factories import TenantFactory
-from tests.scim_api.conftest import azure_user
+from tests.factories import TenantFactory, azure_user
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 LIMIT = 8_192
 
@@ -35,13 +33,13 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def gunicorn(transactional_db, tmp_path) -> Iterator[str]:
+def gunicorn(transactional_db, tmp_path, database_url) -> Iterator[str]:
     """gunicorn serving the app on the test database, with a small request-size limit."""
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "elium_portal.settings.test",
-        "DATABASE_URL": current_database_url(),
+        "DATABASE_URL": database_url,
         "SCIM_MAX_REQUEST_BYTES": str(LIMIT),
         "TMPDIR": str(tmp_path),
     }

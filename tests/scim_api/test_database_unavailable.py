@@ -7,7 +7,7 @@ import json
 import pytest
 from django.db import connection
 
-from tests.scim_api.conftest import azure_user
+from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

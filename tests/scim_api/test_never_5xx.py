@@ -17,8 +17,7 @@ from elium_portal.models import Tenant
 from elium_portal.services.tokens import scim_token_issue
 from scim_api.api.openapi import openapi_document
 from scim_api.models import ScimGroup, ScimUser
-from tests.factories import TenantFactory
-from tests.scim_api.conftest import azure_group, azure_user
+from tests.factories import TenantFactory, azure_group, azure_user
 
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
