@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 SECRET_NAMES = ("DJANGO_SECRET_KEY", "TOKEN_PEPPER", "CREDENTIALS_KEY")
@@ -41,7 +42,5 @@ def load_or_create(path: Path) -> dict[str, str]:
         text = path.read_text()
         if text:
             return json.loads(text)
-        import time
-
         time.sleep(0.02)  # the creator is still writing
     raise RuntimeError(f"{path} is empty; delete it and start again")

@@ -13,6 +13,10 @@ import os
 import warnings
 from pathlib import Path
 
+import psutil
+import psycopg
+from psycopg import sql
+
 logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "elium"
@@ -27,8 +31,6 @@ def _prune_dead_handles(pgdata: Path) -> None:
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
-    import psutil
-
     try:
         pids = json.loads(handles.read_text() or "[]")
     except (OSError, ValueError):
@@ -47,7 +49,9 @@ def start_embedded_postgres(pgdata: Path, *, cleanup_mode: str | None = "stop") 
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import pgserver
+        # Imported here: it warns on import and needs XDG_RUNTIME_DIR set first, and a
+        # production process (DATABASE_URL set) never loads it.
+        import pgserver  # noqa: PLC0415
 
     pgdata = Path(pgdata)
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -71,9 +75,6 @@ def current_embedded_url() -> str | None:
 
 
 def _ensure_database(admin_uri: str, name: str) -> None:
-    import psycopg
-    from psycopg import sql
-
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:

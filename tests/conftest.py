@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
+
+from elium_portal import clock as clock_module
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls made by the same
 # tests are still synchronous and safe.
@@ -73,8 +78,6 @@ def browser_context_args(browser_context_args):
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """The local-memory cache (token address throttling) must not leak between tests."""
-    from django.core.cache import cache
-
     cache.clear()
     yield
     cache.clear()
@@ -90,17 +93,11 @@ class Clock:
         return self.current
 
     def advance(self, **kwargs):
-        import datetime as dt
-
         self.current += dt.timedelta(**kwargs)
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    from django.utils import timezone
-
-    from elium_portal import clock as clock_module
-
     fake = Clock(timezone.now())
     monkeypatch.setattr(clock_module, "now", fake)
     return fake

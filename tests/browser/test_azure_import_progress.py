@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
+from django.db import connection, connections
 from playwright.sync_api import expect
 from procrastinate.contrib.django import app as procrastinate_app
 
@@ -35,8 +35,6 @@ def run_worker_once():
 
 def test_large_import_shows_progress_until_done(live_server, page, tmp_path, settings, log_in):
     settings.PROVISIONING_IMPORT_BACKGROUND_BYTES = 1000
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM procrastinate_jobs")
     UserFactory(username="admin", is_staff=True)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from elium_portal.models import Membership, ScimToken, Tenant
+from elium_portal.services.tokens import scim_token_authenticate
 from provisioning.crypto import secret_decrypt
 from provisioning.models import Directory, EnterpriseApplication, ProvisioningJob
 
@@ -29,8 +30,6 @@ def test_seed_demo_builds_both_sides_once(capsys):
 
 
 def test_the_demo_apps_token_authenticates_against_the_demo_tenant():
-    from elium_portal.services.tokens import scim_token_authenticate
-
     call_command("seed_demo")
     job = ProvisioningJob.objects.get(application__name="Elium")
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -112,9 +114,6 @@ class StubScim:
         return f"http://{host}:{port}/scim/v2"
 
     def default(self, method: str, path: str, query: str, body: Any):
-        import urllib.parse
-        import uuid
-
         listing = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
         resource = "Users" if "/Users" in path else "Groups"
         store = self.users if resource == "Users" else self.groups

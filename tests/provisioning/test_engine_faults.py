@@ -10,6 +10,7 @@ import time
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.db import connection
 
 from provisioning.engine import cycle as cycle_module
 from provisioning.engine.cycle import provisioning_cycle_run
@@ -312,8 +313,6 @@ def test_one_cycle_per_job_at_a_time():
         results = []
 
         def worker():
-            from django.db import connection
-
             try:
                 results.append(provisioning_cycle_run(job=job))
             finally:

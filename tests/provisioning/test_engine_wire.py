@@ -3,6 +3,7 @@ its default dialect and with ``aadOptscim062020`` (entra-scim-behaviour.md §1.1
 
 from __future__ import annotations
 
+import logging
 import re
 import urllib.parse
 
@@ -191,8 +192,6 @@ def test_update_disable_and_member_removal_requests(flag):
 
 
 def test_the_secret_token_is_sent_as_bearer_and_never_logged(caplog):
-    import logging
-
     caplog.set_level(logging.DEBUG)
     with StubScim() as stub:
         app, *_ = setup(stub, flag=False)

@@ -3,9 +3,11 @@
 import json
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 from django.urls import reverse
 
+from provisioning.crypto import secret_encrypt
 from provisioning.forms import DirectoryForm
 from provisioning.models import AttributeMapping, DirectoryUser, ProvisioningAuditEvent
 from provisioning.scoping import filters_from_json
@@ -148,8 +150,6 @@ def test_create_user_by_hand_reports_duplicate_upn(staff_client):
 def test_upload_page_lists_every_problem(staff_client):
     directory = DirectoryFactory()
     url = reverse("provisioning:import", kwargs={"tenant_id": directory.tenant_id})
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
     bad = SimpleUploadedFile(
         "users.csv", b"userPrincipalName,displayName,objectId\nbad,Bad,nope\n", "text/csv"
     )
@@ -300,8 +300,6 @@ def test_labels_follow_the_product_name_setting(staff_client, settings):
 
 def test_support_admin_never_shows_the_secret(admin_client):
     job = make_application().provisioning_job
-    from provisioning.crypto import secret_encrypt
-
     job.secret_token_encrypted = secret_encrypt("admin-secret-value")
     job.save()
     page = admin_client.get(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from scim_api import ratelimit
 from scim_api.models import ScimRequestLog, ScimUser
 from tests.factories import azure_user
 
@@ -119,8 +120,6 @@ def test_patch_failure_is_atomic(scim):
 
 
 def test_rate_limit_is_429_with_retry_after(scim, settings):
-    from scim_api import ratelimit
-
     ratelimit.reset()
     settings.SCIM_RATE_LIMIT_PER_SECOND = 0.5
     settings.SCIM_RATE_LIMIT_BURST = 3
@@ -134,8 +133,6 @@ def test_rate_limit_is_429_with_retry_after(scim, settings):
 
 
 def test_rate_limited_response_has_retry_after(scim, settings):
-    from scim_api import ratelimit
-
     ratelimit.reset()
     settings.SCIM_RATE_LIMIT_PER_SECOND = 0.5
     settings.SCIM_RATE_LIMIT_BURST = 1

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scim_api import selectors
 from tests.factories import azure_user
 
 pytestmark = pytest.mark.django_db
@@ -89,8 +90,6 @@ def test_any_resource_body_is_handled(scim, body):
 
 
 def test_unexpected_errors_are_a_scim_500_without_details(scim, monkeypatch, caplog):
-    from scim_api import selectors
-
     def boom(**kwargs):
         raise RuntimeError("secret internals")
 

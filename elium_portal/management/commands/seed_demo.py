@@ -18,6 +18,18 @@ from django.db import transaction
 
 from elium_portal.services.tenants import tenant_admin_ensure, tenant_ensure
 from elium_portal.services.tokens import scim_token_issue
+from provisioning.models import Directory, EnterpriseApplication, ProvisioningJob
+from provisioning.services.applications import (
+    app_role_assignment_create,
+    enterprise_application_create,
+)
+from provisioning.services.directory import (
+    directory_create,
+    directory_group_create,
+    directory_group_member_add,
+    directory_user_create,
+)
+from provisioning.services.jobs import provisioning_job_update
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_DIRECTORY = "Contoso"
@@ -90,19 +102,6 @@ def seed_elium_side():
 
 @transaction.atomic
 def seed_azure_side(tenant):
-    from provisioning.models import Directory, EnterpriseApplication, ProvisioningJob
-    from provisioning.services.applications import (
-        app_role_assignment_create,
-        enterprise_application_create,
-    )
-    from provisioning.services.directory import (
-        directory_create,
-        directory_group_create,
-        directory_group_member_add,
-        directory_user_create,
-    )
-    from provisioning.services.jobs import provisioning_job_update
-
     if Directory.objects.filter(name=DEMO_DIRECTORY).exists():
         return Directory.objects.get(name=DEMO_DIRECTORY), False
     domain = "contoso.onmicrosoft.com"
