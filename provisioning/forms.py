@@ -379,6 +379,8 @@ class ScopingClauseForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        if any(name not in data for name in ("attribute", "operator", "value")):
+            return data  # a field already has its error (e.g. a NUL character)
         problems = validate_clause(data["attribute"], data["operator"], data["value"])
         for field, field_problems in problems.items():
             self.add_error(field, field_problems)
@@ -453,3 +455,20 @@ class ScopingFilterForm(forms.Form):
     """The title of a scoping filter; its clauses are a :class:`ScopingClauseFormSet`."""
 
     title = forms.CharField(label="Scoping Filter Title")
+
+
+class RowButtonForm(forms.Form):
+    """A table row's Delete / Remove button, which posts the row's id as its value under the
+    button's name: anything but a valid id is a form error (the view answers 404), never a
+    500."""
+
+    MAX_ID = 2**63 - 1
+
+    def __init__(self, data, *, button: str) -> None:
+        super().__init__(data)
+        self.button = button
+        self.fields[button] = forms.IntegerField(min_value=0, max_value=self.MAX_ID)
+
+    @property
+    def row_id(self) -> int | None:
+        return self.cleaned_data[self.button] if self.is_valid() else None

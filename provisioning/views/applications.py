@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.views.generic import TemplateView
 
 from provisioning import selectors
-from provisioning.forms import AssignmentForm, NewApplicationForm
+from provisioning.forms import AssignmentForm, NewApplicationForm, RowButtonForm
 from provisioning.services.applications import (
     app_role_assignment_create,
     app_role_assignment_delete,
@@ -107,7 +107,8 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         if "remove" in request.POST:
-            assignment = self.application.assignments.filter(pk=request.POST["remove"]).first()
+            row = RowButtonForm(request.POST, button="remove").row_id
+            assignment = self.application.assignments.filter(pk=row).first() if row else None
             if assignment is None:
                 raise Http404("No such assignment")
             app_role_assignment_delete(application=self.application, assignment=assignment)

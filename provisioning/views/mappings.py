@@ -23,6 +23,7 @@ from provisioning.forms import (
     OPERATOR_CHOICES,
     EditAttributeForm,
     ObjectMappingForm,
+    RowButtonForm,
     ScopingClauseForm,
     ScopingClauseFormSet,
     ScopingFilterForm,
@@ -116,7 +117,8 @@ class AttributeMappingView(MappingMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         if "delete" in request.POST:
-            attribute = self.mapping.attributes.filter(pk=request.POST["delete"]).first()
+            row = RowButtonForm(request.POST, button="delete").row_id
+            attribute = self.mapping.attributes.filter(pk=row).first() if row else None
             if attribute is None:
                 raise Http404("No such attribute mapping")
             try:
@@ -224,12 +226,14 @@ class SourceObjectScopeView(MappingMixin, TemplateView):
         return context
 
     def post(self, request, *args, **kwargs):
+        index = RowButtonForm(request.POST, button="delete").row_id
+        if index is None:
+            raise Http404("No such scoping filter")
         try:
-            index = int(request.POST.get("delete", ""))
             object_mapping_scoping_filter_delete(
                 mapping=self.mapping, index=index, actor=request.user
             )
-        except (ValueError, IndexError):
+        except IndexError:
             raise Http404("No such scoping filter") from None
         messages.success(request, "Scoping filter deleted.")
         return redirect(request.path)
