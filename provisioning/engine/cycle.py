@@ -328,13 +328,6 @@ class CycleRunner:
             changed_groups |= set(
                 due.filter(object_type="group").values_list("source_id", flat=True)
             )
-            # Groups whose (provisioned) members changed need their member list recomputed.
-            for batch in batches(sorted(changed_users), 2000):
-                changed_groups.update(
-                    DirectoryGroupMember.objects.filter(
-                        group__directory=self.directory, member_user__object_id__in=batch
-                    ).values_list("group__object_id", flat=True)
-                )
             user_ids, group_ids = sorted(changed_users), sorted(changed_groups)
         cycle.total = self._estimate(user_ids, group_ids, groups is not None)
         cycle.save(update_fields=["total"])
@@ -344,6 +337,8 @@ class CycleRunner:
             self._phase_upsert("group", groups, group_ids)
         if not self._phase_deprovision():
             return
+        if groups and user_ids:
+            self._recheck_member_lists(user_ids)
         if users and users.reference("manager"):
             self._phase_managers()
         else:
@@ -352,6 +347,19 @@ class CycleRunner:
             self._phase_members()
         else:
             self._settle_reference_estimate("group", 0)
+
+    def _recheck_member_lists(self, user_ids: list[uuid.UUID]) -> None:
+        """The groups of changed users go to the member pass, which works out from the
+        connector data store alone whether their member lists changed (a member created,
+        re-created or deleted in the target) and sends nothing otherwise. They are not read
+        again from the target: a user's attribute change is no change of its groups."""
+        for batch in batches(user_ids, 2000):
+            group_ids = DirectoryGroupMember.objects.filter(
+                group__directory=self.directory, member_user__object_id__in=batch
+            ).values_list("group__object_id", flat=True)
+            ConnectorObject.objects.filter(
+                job=self.job, object_type="group", source_id__in=group_ids
+            ).exclude(target_id="").update(needs_reference=True)
 
     def _estimate(self, user_ids, group_ids, with_groups: bool) -> int:
         """Objects the cycle will process, references included: the manager and member passes
