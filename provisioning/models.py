@@ -748,6 +748,12 @@ class ConnectorObject(models.Model):
     escrow_next_attempt = models.DateTimeField(null=True, blank=True)
     escrow_error_code = models.CharField(max_length=120, blank=True)
     escrow_error = models.TextField(blank=True)
+    # A failed reference update (manager, group members) is escrowed apart from the object's
+    # own export: an export that succeeds must not reset the reference's back-off.
+    reference_attempts = models.PositiveIntegerField(default=0)
+    reference_next_attempt = models.DateTimeField(null=True, blank=True)
+    reference_error_code = models.CharField(max_length=120, blank=True)
+    reference_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

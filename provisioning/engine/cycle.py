@@ -32,6 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from provisioning.crypto import SecretUnavailableError
@@ -265,16 +266,23 @@ class CycleRunner:
             return
         # Escrow thresholds.
         escrowed = ConnectorObject.objects.filter(job=job, escrow_attempts__gt=0).count()
+        escrowed_reference = ConnectorObject.objects.filter(
+            job=job, reference_attempts__gt=0
+        ).count()
         total = ConnectorObject.objects.filter(job=job).count()
         reason = escrow_quarantine_reason(
-            escrowed=escrowed, escrowed_reference=self.reference_failures, total=total
+            escrowed=escrowed, escrowed_reference=escrowed_reference, total=total
         )
         state.watermark = cycle.watermark_to
         state.mapping_fingerprint = fingerprint
         state.successive_complete_failures = 0
         if reason:
             state.save()
-            self._quarantine(reason, f"{escrowed} objects are escrowed out of {total}.")
+            self._quarantine(
+                reason,
+                f"{escrowed} objects and {escrowed_reference} references are escrowed "
+                f"out of {total} objects.",
+            )
             return
         if state.is_quarantined and state.quarantine_reason != Reason.TOO_MANY_DELETES:
             quarantine_lift(state=state)
@@ -497,7 +505,7 @@ class CycleRunner:
 
     def _phase_managers(self) -> None:
         job = self.job
-        pending = ConnectorObject.objects.filter(job=job, object_type="user", needs_reference=True)
+        pending = self._pending_references("user")
         self._settle_reference_estimate("user", pending.count())
         for page in keyset(pending, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
@@ -505,6 +513,16 @@ class CycleRunner:
             self._settle_reference_chunk(
                 "user", rows, self._execute(sync_manager, works), keep_staged=True
             )
+
+    def _pending_references(self, object_type: str):
+        """Rows whose references need a pass now: flagged, and not waiting out the back-off
+        of an escrowed reference failure."""
+        return ConnectorObject.objects.filter(
+            job=self.job, object_type=object_type, needs_reference=True
+        ).filter(
+            Q(reference_next_attempt__isnull=True)
+            | Q(reference_next_attempt__lte=self.cycle.started_at)
+        )
 
     def _settle_reference_chunk(
         self, object_type: str, rows: list, outcomes: list[Outcome], *, keep_staged: bool
@@ -530,8 +548,8 @@ class CycleRunner:
                     )
                 )
         for outcome in outcomes:
+            # A failed reference stays pending and is escrowed: retried with a growing wait.
             outcome.needs_reference = outcome.status == Status.FAILURE
-            outcome.escrow = False
         self._persist_reference(outcomes, links)
         self._advance(len(rows), "references")
 
@@ -548,7 +566,7 @@ class CycleRunner:
 
     def _phase_members(self) -> None:
         job = self.job
-        pending = ConnectorObject.objects.filter(job=job, object_type="group", needs_reference=True)
+        pending = self._pending_references("group")
         self._settle_reference_estimate("group", pending.count())
         for page in keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))

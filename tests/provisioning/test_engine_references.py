@@ -4,12 +4,16 @@ target group, and a user's attribute change that leaves its groups alone."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.models import (
     ConnectorObject,
     ProvisioningCycle,
+    ProvisioningJobState,
     ProvisioningLogEntry,
 )
 from provisioning.services import directory as directory_services
@@ -52,6 +56,52 @@ def manager_patches(stub: StubScim) -> list:
 
 def group_requests(stub: StubScim, group_id: str) -> list:
     return [r for r in stub.requests if f"/Groups/{group_id}" in r.path]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(400, "WebExceptionProtocolError"), (501, "NotImplemented")],
+)
+def test_failed_manager_updates_are_escrowed_with_a_growing_wait(settings, status, code):
+    def responder(method, path, body):
+        if method == "PATCH" and any(op.get("path") == MANAGER for op in body["Operations"]):
+            return status, {}, {"schemas": [SCIM_ERROR], "status": str(status), "detail": "no"}
+        return None
+
+    with StubScim(responder=responder) as stub:
+        app = scim_app(stub)
+        boss = DirectoryUserFactory(directory=app.directory)
+        reports = [DirectoryUserFactory(directory=app.directory, manager=boss) for _ in range(2)]
+        for user in (boss, *reports):
+            assign(app, user)
+
+        first = run(app)
+        sent_first = len(manager_patches(stub))
+        second = run(app)
+        sent_second = len(manager_patches(stub)) - sent_first
+        third = run(app)
+        sent_third = len(manager_patches(stub)) - sent_first - sent_second
+        settings.PROVISIONING_ESCROW_TOTAL_THRESHOLD = 1
+        fourth = run(app)
+
+    # Sent, retried at the next cycle, then held back for a cycle interval (not every cycle).
+    assert (sent_first, sent_second, sent_third) == (2, 2, 0)
+    job = app.provisioning_job
+    rows = ConnectorObject.objects.filter(job=job, source_id__in=[u.object_id for u in reports])
+    for row in rows:
+        assert row.reference_attempts == 2
+        assert row.reference_error_code == code
+        assert row.reference_next_attempt > timezone.now() + timedelta(minutes=30)
+        assert row.escrow_attempts == 0  # the user itself exported fine
+    # Shown in the logs: a failure per attempt, none for the cycle that waited.
+    failures = ProvisioningLogEntry.objects.filter(job=job, status="Failure", error_code=code)
+    assert failures.filter(cycle_id=first.cycle_id).count() == 2
+    assert failures.filter(cycle_id=second.cycle_id).count() == 2
+    assert not failures.filter(cycle_id=third.cycle_id).exists()
+    # Counted toward quarantine though nothing was sent in that cycle.
+    assert fourth.state == ProvisioningCycle.State.QUARANTINED
+    job.state.refresh_from_db()
+    assert job.state.quarantine_reason == ProvisioningJobState.QuarantineReason.TOTAL_ESCROW
 
 
 def test_an_attribute_change_of_a_user_leaves_its_groups_alone():
