@@ -44,7 +44,12 @@ from provisioning.engine.quarantine import (
     quarantine_enter,
     quarantine_lift,
 )
-from provisioning.engine.references import ManagerWork, sync_manager, sync_members
+from provisioning.engine.references import (
+    ManagerWork,
+    MembersWork,
+    sync_manager,
+    sync_members,
+)
 from provisioning.engine.scim_client import Purpose, scim_client_for
 from provisioning.engine.state import job_lock, job_state, provisioning_job_reset
 from provisioning.engine.store import (
@@ -54,6 +59,7 @@ from provisioning.engine.store import (
     target_system_name,
 )
 from provisioning.engine.sync import (
+    ACTIVE,
     Outcome,
     SyncContext,
     deprovision,
@@ -245,6 +251,7 @@ class CycleRunner:
         users = self.mappings.get("user")
         groups = self.mappings.get("group")
         group_enabled = bool(groups and groups.enabled and self.application.supports_groups)
+        self.groups_enabled = group_enabled
         name = target_system_name(job)
         self.contexts = {}
         if users:
@@ -474,6 +481,10 @@ class CycleRunner:
         for page in keyset(staged, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
             links = {row.source_id: row for row in rows}
+            if self.groups_enabled:
+                self._remove_from_groups(
+                    [r.target_id for r in rows if r.staged_action == "Delete" and r.target_id]
+                )
 
             def run(row: ConnectorObject) -> Outcome:
                 return deprovision(
@@ -502,6 +513,47 @@ class CycleRunner:
             state.allow_deletes = False
             state.save(update_fields=["allow_deletes", "updated_at"])
         return True
+
+    def _remove_from_groups(self, target_ids: list[str]) -> None:
+        """Take objects about to be deleted out of the groups they are members of in the
+        target, before the DELETE: Entra's incremental cycle resolves references before it
+        deletes (entra-scim-behaviour.md §3.5), and a target need not drop a deleted object's
+        memberships itself. A failed removal stays pending for the member pass (escrowed)."""
+        if not target_ids:
+            return
+        wanted = set(target_ids)
+        holding = Q()
+        for target_id in target_ids:
+            holding |= Q(exported__members__contains=[target_id])
+        rows = list(
+            ConnectorObject.objects.filter(job=self.job, object_type="group", target_state=ACTIVE)
+            .exclude(target_id="")
+            .exclude(staged_action="Delete")
+            .filter(holding)
+        )
+        if not rows:
+            return
+        works = []
+        for row in rows:
+            current = set(row.exported.get("members") or [])
+            works.append(
+                MembersWork(
+                    row.source_id,
+                    row.display_name,
+                    row.target_id,
+                    [],
+                    sorted(current & wanted),
+                    row.exported,
+                    sorted(current - wanted),
+                )
+            )
+        links = {row.source_id: row for row in rows}
+        outcomes = self._execute(sync_members, works)
+        for outcome in outcomes:
+            outcome.needs_reference = (
+                outcome.status == Status.FAILURE or links[outcome.source_id].needs_reference
+            )
+        self._persist_reference(outcomes, links)
 
     def _phase_managers(self) -> None:
         job = self.job

@@ -288,8 +288,7 @@ def manager_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Man
 
 def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[MembersWork]:
     """The member pass for a page of linked groups: the members to add and remove in the
-    target. A group whose only change is members gone from the target has its exported list
-    corrected on ``rows`` (no request needed)."""
+    target."""
     works = []
     for row in rows:
         if row.target_state != ACTIVE or not row.target_id:
@@ -309,17 +308,11 @@ def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Mem
             .values_list("target_id", flat=True)
         )
         current = set(row.exported.get("members") or [])
+        # Every id the group was given that is no longer wanted goes, whether its object is
+        # still in the target or not (hard-deleted, or re-created under a new id after a 404):
+        # a target need not drop a deleted object's memberships itself.
         add = sorted(desired - current)
-        gone = current - desired
-        remove = (
-            sorted(
-                ConnectorObject.objects.filter(
-                    job=job, target_id__in=gone, target_state__in=LIVE_STATES
-                ).values_list("target_id", flat=True)
-            )
-            if gone
-            else []
-        )
+        remove = sorted(current - desired)
         if add or remove:
             works.append(
                 MembersWork(
@@ -332,6 +325,4 @@ def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Mem
                     sorted(desired),
                 )
             )
-        elif gone:
-            row.exported = {**row.exported, "members": sorted(desired)}
     return works

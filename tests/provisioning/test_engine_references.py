@@ -104,6 +104,83 @@ def test_failed_manager_updates_are_escrowed_with_a_growing_wait(settings, statu
     assert job.state.quarantine_reason == ProvisioningJobState.QuarantineReason.TOTAL_ESCROW
 
 
+def test_a_hard_deleted_member_is_removed_from_the_group_before_its_delete():
+    with StubScim() as stub:
+        app = scim_app(stub)
+        team = DirectoryGroupFactory(directory=app.directory, display_name="Team")
+        leaver, stayer = (DirectoryUserFactory(directory=app.directory) for _ in range(2))
+        for user in (leaver, stayer):
+            DirectoryGroupMemberFactory(group=team, member_user=user)
+        assign(app, team)
+        run(app)
+        links = dict(
+            ConnectorObject.objects.filter(job=app.provisioning_job).values_list(
+                "source_id", "target_id"
+            )
+        )
+        group_id, leaver_id = links[team.object_id], links[leaver.object_id]
+        stub.requests.clear()
+
+        directory_services.directory_user_hard_delete(directory=app.directory, user=leaver)
+        run(app)
+
+    requests = [(r.method, r.path.split("?")[0], r.body) for r in stub.requests]
+    removal = (
+        "PATCH",
+        f"/scim/v2/Groups/{group_id}",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "Remove", "path": "members", "value": [{"value": leaver_id}]}],
+        },
+    )
+    delete = ("DELETE", f"/scim/v2/Users/{leaver_id}", None)
+    assert removal in requests
+    assert delete in requests
+    assert requests.index(removal) < requests.index(delete)
+    team_row = ConnectorObject.objects.get(job=app.provisioning_job, source_id=team.object_id)
+    assert team_row.exported["members"] == [links[stayer.object_id]]
+
+
+def test_a_member_re_created_after_a_404_replaces_its_old_id_in_the_group():
+    with StubScim() as stub:
+        app = scim_app(stub)
+        team = DirectoryGroupFactory(directory=app.directory, display_name="Team")
+        member = DirectoryUserFactory(directory=app.directory, job_title="Analyst")
+        DirectoryGroupMemberFactory(group=team, member_user=member)
+        assign(app, team)
+        run(app)
+        links = dict(
+            ConnectorObject.objects.filter(job=app.provisioning_job).values_list(
+                "source_id", "target_id"
+            )
+        )
+        group_id, old_id = links[team.object_id], links[member.object_id]
+        del stub.users[old_id]  # deleted in the target behind the service's back
+        stub.requests.clear()
+
+        directory_services.directory_user_update(
+            directory=app.directory, user=member, job_title="Lead"
+        )
+        run(app)
+
+    new_id = ConnectorObject.objects.get(
+        job=app.provisioning_job, source_id=member.object_id
+    ).target_id
+    assert new_id != old_id
+    operations = [
+        op
+        for r in group_requests(stub, group_id)
+        if r.method == "PATCH"
+        for op in r.body["Operations"]
+    ]
+    assert {
+        "op": "Add",
+        "path": "members",
+        "value": [{"$ref": None, "value": new_id}],
+    } in operations
+    assert {"op": "Remove", "path": "members", "value": [{"value": old_id}]} in operations
+
+
 def test_an_attribute_change_of_a_user_leaves_its_groups_alone():
     with StubScim() as stub:
         app = scim_app(stub)
