@@ -155,8 +155,7 @@ def test_probes_use_the_matching_attributes_of_the_full_default_mapping():
 
     assert result.ok, result.details
     filters = [
-        (r.path.split("?")[0], parse_qs(urlsplit(r.path).query)["filter"][0])
-        for r in stub.requests
+        (r.path.split("?")[0], parse_qs(urlsplit(r.path).query)["filter"][0]) for r in stub.requests
     ]
     assert [(path, text.partition(" eq ")[0]) for path, text in filters] == [
         ("/scim/v2/Users", "userName"),
