@@ -301,11 +301,22 @@ class EnterpriseApplication(models.Model):
         """Elium's connector provisions users only; the generic SCIM template also groups."""
         return self.template == self.Template.SCIM
 
+    @property
+    def excludes_default_access(self) -> bool:
+        """Whether assignments with only the "Default Access" role are left out of provisioning
+        when the app has a role of its own. The Elium gallery connector does (its tutorial: "you
+        must select any valid application-specific role (if available) … Users with the Default
+        Access role are excluded from provisioning"); a generic SCIM app, a configuration of
+        today, evaluates Default Access like any role (entra-scim-behaviour.md §3.4)."""
+        return self.template == self.Template.ELIUM
+
 
 class AppRole(models.Model):
     """A role of an application that assignments carry; every app has "Default Access"."""
 
     DEFAULT_ACCESS = "Default Access"
+    #: The application-specific role of the Elium gallery app.
+    USER = "User"
 
     application = models.ForeignKey(
         EnterpriseApplication, on_delete=models.CASCADE, related_name="roles"
