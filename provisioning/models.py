@@ -301,11 +301,22 @@ class EnterpriseApplication(models.Model):
         """Elium's connector provisions users only; the generic SCIM template also groups."""
         return self.template == self.Template.SCIM
 
+    @property
+    def excludes_default_access(self) -> bool:
+        """Whether assignments with only the "Default Access" role are left out of provisioning
+        when the app has a role of its own. The Elium gallery connector does (its tutorial: "you
+        must select any valid application-specific role (if available) … Users with the Default
+        Access role are excluded from provisioning"); a generic SCIM app, a configuration of
+        today, evaluates Default Access like any role (entra-scim-behaviour.md §3.4)."""
+        return self.template == self.Template.ELIUM
+
 
 class AppRole(models.Model):
     """A role of an application that assignments carry; every app has "Default Access"."""
 
     DEFAULT_ACCESS = "Default Access"
+    #: The application-specific role of the Elium gallery app.
+    USER = "User"
 
     application = models.ForeignKey(
         EnterpriseApplication, on_delete=models.CASCADE, related_name="roles"
@@ -748,6 +759,12 @@ class ConnectorObject(models.Model):
     escrow_next_attempt = models.DateTimeField(null=True, blank=True)
     escrow_error_code = models.CharField(max_length=120, blank=True)
     escrow_error = models.TextField(blank=True)
+    # A failed reference update (manager, group members) is escrowed apart from the object's
+    # own export: an export that succeeds must not reset the reference's back-off.
+    reference_attempts = models.PositiveIntegerField(default=0)
+    reference_next_attempt = models.DateTimeField(null=True, blank=True)
+    reference_error_code = models.CharField(max_length=120, blank=True)
+    reference_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -32,6 +32,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from provisioning.crypto import SecretUnavailableError
@@ -43,7 +44,12 @@ from provisioning.engine.quarantine import (
     quarantine_enter,
     quarantine_lift,
 )
-from provisioning.engine.references import ManagerWork, sync_manager, sync_members
+from provisioning.engine.references import (
+    ManagerWork,
+    MembersWork,
+    sync_manager,
+    sync_members,
+)
 from provisioning.engine.scim_client import Purpose, scim_client_for
 from provisioning.engine.state import job_lock, job_state, provisioning_job_reset
 from provisioning.engine.store import (
@@ -53,6 +59,7 @@ from provisioning.engine.store import (
     target_system_name,
 )
 from provisioning.engine.sync import (
+    ACTIVE,
     Outcome,
     SyncContext,
     deprovision,
@@ -244,6 +251,7 @@ class CycleRunner:
         users = self.mappings.get("user")
         groups = self.mappings.get("group")
         group_enabled = bool(groups and groups.enabled and self.application.supports_groups)
+        self.groups_enabled = group_enabled
         name = target_system_name(job)
         self.contexts = {}
         if users:
@@ -265,16 +273,23 @@ class CycleRunner:
             return
         # Escrow thresholds.
         escrowed = ConnectorObject.objects.filter(job=job, escrow_attempts__gt=0).count()
+        escrowed_reference = ConnectorObject.objects.filter(
+            job=job, reference_attempts__gt=0
+        ).count()
         total = ConnectorObject.objects.filter(job=job).count()
         reason = escrow_quarantine_reason(
-            escrowed=escrowed, escrowed_reference=self.reference_failures, total=total
+            escrowed=escrowed, escrowed_reference=escrowed_reference, total=total
         )
         state.watermark = cycle.watermark_to
         state.mapping_fingerprint = fingerprint
         state.successive_complete_failures = 0
         if reason:
             state.save()
-            self._quarantine(reason, f"{escrowed} objects are escrowed out of {total}.")
+            self._quarantine(
+                reason,
+                f"{escrowed} objects and {escrowed_reference} references are escrowed "
+                f"out of {total} objects.",
+            )
             return
         if state.is_quarantined and state.quarantine_reason != Reason.TOO_MANY_DELETES:
             quarantine_lift(state=state)
@@ -328,13 +343,6 @@ class CycleRunner:
             changed_groups |= set(
                 due.filter(object_type="group").values_list("source_id", flat=True)
             )
-            # Groups whose (provisioned) members changed need their member list recomputed.
-            for batch in batches(sorted(changed_users), 2000):
-                changed_groups.update(
-                    DirectoryGroupMember.objects.filter(
-                        group__directory=self.directory, member_user__object_id__in=batch
-                    ).values_list("group__object_id", flat=True)
-                )
             user_ids, group_ids = sorted(changed_users), sorted(changed_groups)
         cycle.total = self._estimate(user_ids, group_ids, groups is not None)
         cycle.save(update_fields=["total"])
@@ -344,6 +352,8 @@ class CycleRunner:
             self._phase_upsert("group", groups, group_ids)
         if not self._phase_deprovision():
             return
+        if groups and user_ids:
+            self._recheck_member_lists(user_ids)
         if users and users.reference("manager"):
             self._phase_managers()
         else:
@@ -352,6 +362,19 @@ class CycleRunner:
             self._phase_members()
         else:
             self._settle_reference_estimate("group", 0)
+
+    def _recheck_member_lists(self, user_ids: list[uuid.UUID]) -> None:
+        """The groups of changed users go to the member pass, which works out from the
+        connector data store alone whether their member lists changed (a member created,
+        re-created or deleted in the target) and sends nothing otherwise. They are not read
+        again from the target: a user's attribute change is no change of its groups."""
+        for batch in batches(user_ids, 2000):
+            group_ids = DirectoryGroupMember.objects.filter(
+                group__directory=self.directory, member_user__object_id__in=batch
+            ).values_list("group__object_id", flat=True)
+            ConnectorObject.objects.filter(
+                job=self.job, object_type="group", source_id__in=group_ids
+            ).exclude(target_id="").update(needs_reference=True)
 
     def _estimate(self, user_ids, group_ids, with_groups: bool) -> int:
         """Objects the cycle will process, references included: the manager and member passes
@@ -458,6 +481,10 @@ class CycleRunner:
         for page in keyset(staged, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
             links = {row.source_id: row for row in rows}
+            if self.groups_enabled:
+                self._remove_from_groups(
+                    [r.target_id for r in rows if r.staged_action == "Delete" and r.target_id]
+                )
 
             def run(row: ConnectorObject) -> Outcome:
                 return deprovision(
@@ -487,9 +514,50 @@ class CycleRunner:
             state.save(update_fields=["allow_deletes", "updated_at"])
         return True
 
+    def _remove_from_groups(self, target_ids: list[str]) -> None:
+        """Take objects about to be deleted out of the groups they are members of in the
+        target, before the DELETE: Entra's incremental cycle resolves references before it
+        deletes (entra-scim-behaviour.md §3.5), and a target need not drop a deleted object's
+        memberships itself. A failed removal stays pending for the member pass (escrowed)."""
+        if not target_ids:
+            return
+        wanted = set(target_ids)
+        holding = Q()
+        for target_id in target_ids:
+            holding |= Q(exported__members__contains=[target_id])
+        rows = list(
+            ConnectorObject.objects.filter(job=self.job, object_type="group", target_state=ACTIVE)
+            .exclude(target_id="")
+            .exclude(staged_action="Delete")
+            .filter(holding)
+        )
+        if not rows:
+            return
+        works = []
+        for row in rows:
+            current = set(row.exported.get("members") or [])
+            works.append(
+                MembersWork(
+                    row.source_id,
+                    row.display_name,
+                    row.target_id,
+                    [],
+                    sorted(current & wanted),
+                    row.exported,
+                    sorted(current - wanted),
+                )
+            )
+        links = {row.source_id: row for row in rows}
+        outcomes = self._execute(sync_members, works)
+        for outcome in outcomes:
+            outcome.needs_reference = (
+                outcome.status == Status.FAILURE or links[outcome.source_id].needs_reference
+            )
+        self._persist_reference(outcomes, links)
+
     def _phase_managers(self) -> None:
         job = self.job
-        pending = ConnectorObject.objects.filter(job=job, object_type="user", needs_reference=True)
+        pending = self._pending_references("user")
         self._settle_reference_estimate("user", pending.count())
         for page in keyset(pending, size=self.chunk_size, field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))
@@ -497,6 +565,16 @@ class CycleRunner:
             self._settle_reference_chunk(
                 "user", rows, self._execute(sync_manager, works), keep_staged=True
             )
+
+    def _pending_references(self, object_type: str):
+        """Rows whose references need a pass now: flagged, and not waiting out the back-off
+        of an escrowed reference failure."""
+        return ConnectorObject.objects.filter(
+            job=self.job, object_type=object_type, needs_reference=True
+        ).filter(
+            Q(reference_next_attempt__isnull=True)
+            | Q(reference_next_attempt__lte=self.cycle.started_at)
+        )
 
     def _settle_reference_chunk(
         self, object_type: str, rows: list, outcomes: list[Outcome], *, keep_staged: bool
@@ -522,8 +600,8 @@ class CycleRunner:
                     )
                 )
         for outcome in outcomes:
+            # A failed reference stays pending and is escrowed: retried with a growing wait.
             outcome.needs_reference = outcome.status == Status.FAILURE
-            outcome.escrow = False
         self._persist_reference(outcomes, links)
         self._advance(len(rows), "references")
 
@@ -540,7 +618,7 @@ class CycleRunner:
 
     def _phase_members(self) -> None:
         job = self.job
-        pending = ConnectorObject.objects.filter(job=job, object_type="group", needs_reference=True)
+        pending = self._pending_references("group")
         self._settle_reference_estimate("group", pending.count())
         for page in keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
             rows = list(ConnectorObject.objects.filter(pk__in=page))

@@ -253,7 +253,7 @@ def _explain(result, work, outcome: Outcome, change_id, target: str, *, noun: st
             {"name": "Active in source system", "value": details.get("IsActive")},
             {"name": "Assigned to application", "value": details.get("Assigned")},
             {"name": "Scope sync all", "value": details.get("ScopeSyncAll")},
-            {"name": "User has required role", "value": details.get("Assigned")},
+            {"name": "User has required role", "value": details.get("HasRequiredRole")},
         ]
     scope_rows += [
         {

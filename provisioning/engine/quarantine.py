@@ -108,7 +108,14 @@ def quarantine_enter(
         # More than four weeks in quarantine: escrows are dropped and the job is disabled.
         with transaction.atomic():
             ConnectorObject.objects.filter(job=job).update(
-                escrow_attempts=0, escrow_next_attempt=None, escrow_error_code="", escrow_error=""
+                escrow_attempts=0,
+                escrow_next_attempt=None,
+                escrow_error_code="",
+                escrow_error="",
+                reference_attempts=0,
+                reference_next_attempt=None,
+                reference_error_code="",
+                reference_error="",
             )
             ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.OFF)
         job.status = ProvisioningJob.Status.OFF

@@ -60,12 +60,16 @@ def provisioning_job_reset(*, job: ProvisioningJob) -> None:
             state.code = Code.ACTIVE
         state.save()
         ConnectorObject.objects.filter(job=job).filter(
-            Q(escrow_attempts__gt=0) | ~Q(staged_action="")
+            Q(escrow_attempts__gt=0) | Q(reference_attempts__gt=0) | ~Q(staged_action="")
         ).update(
             escrow_attempts=0,
             escrow_next_attempt=None,
             escrow_error_code="",
             escrow_error="",
+            reference_attempts=0,
+            reference_next_attempt=None,
+            reference_error_code="",
+            reference_error="",
             staged_action="",
         )
         ProvisioningCycle.objects.filter(job=job, state=ProvisioningCycle.State.RUNNING).update(

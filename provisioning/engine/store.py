@@ -4,7 +4,7 @@ writes them: a chunk's outcomes upserted and bulk-inserted in one transaction.""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -56,6 +56,37 @@ def escrow_delay(attempts: int, interval_minutes: int) -> timedelta:
     return min(timedelta(minutes=interval_minutes * intervals), timedelta(hours=24))
 
 
+def _escrow(
+    previous: ConnectorObject | None,
+    prefix: str,
+    outcome: Outcome | None,
+    now: datetime,
+    interval_minutes: int,
+) -> tuple[int, datetime | None, str, str]:
+    """(attempts, next attempt, error code, error) of one escrow of a row: ``outcome`` failed
+    and is retried later (one more attempt, a longer wait), or succeeded (cleared); without an
+    outcome the row's previous escrow is kept."""
+    attempts_field = "escrow_attempts" if prefix == "escrow" else "reference_attempts"
+    if outcome is None:
+        if previous is None:
+            return 0, None, "", ""
+        return (
+            getattr(previous, attempts_field),
+            getattr(previous, f"{prefix}_next_attempt"),
+            getattr(previous, f"{prefix}_error_code"),
+            getattr(previous, f"{prefix}_error"),
+        )
+    if not outcome.escrow:
+        return 0, None, "", ""
+    attempts = (getattr(previous, attempts_field) if previous else 0) + 1
+    return (
+        attempts,
+        now + escrow_delay(attempts, interval_minutes),
+        outcome.error_code,
+        outcome.reason[:4000],
+    )
+
+
 def persist_outcomes(
     *,
     job: ProvisioningJob,
@@ -66,12 +97,21 @@ def persist_outcomes(
 ) -> list[ProvisioningLogEntry]:
     """Write a chunk's outcomes: upsert connector data store rows, bulk-insert log entries."""
     now = timezone.now()
+    interval = job.cycle_interval_minutes
     rows = []
     for outcome in outcomes:
         previous = links.get(outcome.source_id)
         if previous is None and not (outcome.target_id or outcome.escrow or outcome.staged_action):
             continue  # never provisioned and nothing to remember
-        attempts = (previous.escrow_attempts if previous else 0) + 1 if outcome.escrow else 0
+        # A reference pass escrows the reference and keeps the export's escrow; an export
+        # escrows the export and keeps the reference's.
+        reference = outcome.phase == "references"
+        export_escrow = _escrow(
+            previous, "escrow", outcome if not reference else None, now, interval
+        )
+        reference_escrow = _escrow(
+            previous, "reference", outcome if reference else None, now, interval
+        )
         rows.append(
             ConnectorObject(
                 job=job,
@@ -85,12 +125,14 @@ def persist_outcomes(
                 needs_reference=outcome.needs_reference
                 or bool(previous and previous.needs_reference and outcome.phase == "export"),
                 last_cycle_id=cycle_id,
-                escrow_attempts=attempts,
-                escrow_next_attempt=(
-                    now + escrow_delay(attempts, job.cycle_interval_minutes) if attempts else None
-                ),
-                escrow_error_code=outcome.error_code if outcome.escrow else "",
-                escrow_error=outcome.reason[:4000] if outcome.escrow else "",
+                escrow_attempts=export_escrow[0],
+                escrow_next_attempt=export_escrow[1],
+                escrow_error_code=export_escrow[2],
+                escrow_error=export_escrow[3],
+                reference_attempts=reference_escrow[0],
+                reference_next_attempt=reference_escrow[1],
+                reference_error_code=reference_escrow[2],
+                reference_error=reference_escrow[3],
             )
         )
     entries = [
@@ -116,6 +158,10 @@ def persist_outcomes(
                     "escrow_next_attempt",
                     "escrow_error_code",
                     "escrow_error",
+                    "reference_attempts",
+                    "reference_next_attempt",
+                    "reference_error_code",
+                    "reference_error",
                     "updated_at",
                 ],
             )

@@ -20,9 +20,26 @@ from provisioning.models import (
     DirectoryGroup,
     DirectoryGroupMember,
     DirectoryUser,
+    EnterpriseApplication,
     ProvisioningJob,
 )
 from provisioning.scoping import evaluate_scoping
+
+#: Why an assignment with only "Default Access" is skipped: the portal's NotEffectivelyEntitled
+#: ("does not have required entitlement") in the words of the Elium tutorial.
+DEFAULT_ACCESS_SKIP_TEXT = (
+    "The user does not have the required entitlement: it is assigned to the application "
+    "only with the Default Access role, and users with the Default Access role are excluded "
+    "from provisioning. Assign it an application-specific role (for example User)."
+)
+
+
+def default_access_excluded(application: EnterpriseApplication) -> bool:
+    """Whether the app needs a role other than Default Access to provision a user: its
+    connector excludes Default Access and it has a role of its own ("if available")."""
+    return (
+        application.excludes_default_access and application.roles.filter(is_default=False).exists()
+    )
 
 
 def _links(job: ProvisioningJob, object_type: str, ids: list[uuid.UUID]) -> dict:
@@ -55,16 +72,29 @@ def user_works(
     sync_all = job.scope == ProvisioningJob.Scope.ALL
     assigned: set[uuid.UUID] = set()
     via_group: set[uuid.UUID] = set()
+    with_role: set[uuid.UUID] = set()
+    role_required = not sync_all and default_access_excluded(application)
     if not sync_all:
-        assigned = set(
-            AppRoleAssignment.objects.filter(
-                application=application, principal_user__object_id__in=ids
-            ).values_list("principal_user__object_id", flat=True)
+        direct = AppRoleAssignment.objects.filter(
+            application=application, principal_user__object_id__in=ids
         )
-        via_group = set(
+        assigned = set(direct.values_list("principal_user__object_id", flat=True))
+        memberships = DirectoryGroupMember.objects.filter(
+            member_user__object_id__in=ids,
+            group__app_assignments__application=application,
+        )
+        via_group = set(memberships.values_list("member_user__object_id", flat=True))
+    if role_required:
+        with_role = set(
+            direct.filter(role__is_default=False).values_list(
+                "principal_user__object_id", flat=True
+            )
+        ) | set(
+            # One filter() call: the role is the role of the same (group) assignment.
             DirectoryGroupMember.objects.filter(
                 member_user__object_id__in=ids,
                 group__app_assignments__application=application,
+                group__app_assignments__role__is_default=False,
             ).values_list("member_user__object_id", flat=True)
         )
     works = []
@@ -77,13 +107,16 @@ def user_works(
             works.append(Work("user", object_id, row.display_name, None, link=_link_of(row)))
             continue
         is_assigned = sync_all or object_id in assigned or object_id in via_group
+        has_role = not role_required or object_id in with_role
         is_active = user.account_enabled and user.deleted_at is None
         source = user.source_attributes()
         scoping = evaluate_scoping(mapping.scoping_filters, source)
-        entitled = is_assigned and is_active and scoping.in_scope
+        entitled = is_assigned and has_role and is_active and scoping.in_scope
         source["IsSoftDeleted"] = "False" if entitled else "True"
         if not is_assigned:
             code, text = "NotEffectivelyEntitled", "This object is not assigned to the application."
+        elif not has_role:
+            code, text = "NotEffectivelyEntitled", DEFAULT_ACCESS_SKIP_TEXT
         elif user.deleted_at is not None:
             code, text = "NotEffectivelyEntitled", "The user is soft-deleted in the directory."
         elif not user.account_enabled:
@@ -99,7 +132,8 @@ def user_works(
             "IsActive": is_active,
             "Assigned": object_id in assigned or object_id in via_group,
             "ScopeSyncAll": sync_all,
-            "IsEffectivelyEntitledForProvisioning": is_assigned and is_active,
+            "HasRequiredRole": is_assigned and has_role,
+            "IsEffectivelyEntitledForProvisioning": is_assigned and has_role and is_active,
             "IsInProvisioningScope": entitled,
             "ScopeEvaluationResult": scoping.summary,
             "ScopingClauses": [
@@ -288,8 +322,7 @@ def manager_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Man
 
 def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[MembersWork]:
     """The member pass for a page of linked groups: the members to add and remove in the
-    target. A group whose only change is members gone from the target has its exported list
-    corrected on ``rows`` (no request needed)."""
+    target."""
     works = []
     for row in rows:
         if row.target_state != ACTIVE or not row.target_id:
@@ -309,17 +342,11 @@ def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Mem
             .values_list("target_id", flat=True)
         )
         current = set(row.exported.get("members") or [])
+        # Every id the group was given that is no longer wanted goes, whether its object is
+        # still in the target or not (hard-deleted, or re-created under a new id after a 404):
+        # a target need not drop a deleted object's memberships itself.
         add = sorted(desired - current)
-        gone = current - desired
-        remove = (
-            sorted(
-                ConnectorObject.objects.filter(
-                    job=job, target_id__in=gone, target_state__in=LIVE_STATES
-                ).values_list("target_id", flat=True)
-            )
-            if gone
-            else []
-        )
+        remove = sorted(current - desired)
         if add or remove:
             works.append(
                 MembersWork(
@@ -332,6 +359,4 @@ def members_works(job: ProvisioningJob, rows: list[ConnectorObject]) -> list[Mem
                     sorted(desired),
                 )
             )
-        elif gone:
-            row.exported = {**row.exported, "members": sorted(desired)}
     return works

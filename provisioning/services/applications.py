@@ -27,8 +27,9 @@ GALLERY_DEFAULT_NAMES = {
 def enterprise_application_create(
     *, directory: Directory, template: str, name: str = ""
 ) -> EnterpriseApplication:
-    """Add an app from the gallery: the app, its "Default Access" role, its provisioning job
-    (Manual, Off) and the template's default mappings."""
+    """Add an app from the gallery: the app, its "Default Access" role and its own roles
+    ("User", and "Admin" for a generic SCIM app), its provisioning job (Manual, Off) and the
+    template's default mappings."""
     if template not in EnterpriseApplication.Template.values:
         raise ValidationError({"template": "Select an application from the gallery."})
     name = (name or "").strip() or GALLERY_DEFAULT_NAMES[template]
@@ -42,8 +43,8 @@ def enterprise_application_create(
         description="Default role for users and groups assigned to the application.",
         is_default=True,
     )
+    AppRole.objects.create(application=application, display_name=AppRole.USER, value=AppRole.USER)
     if template == EnterpriseApplication.Template.SCIM:
-        AppRole.objects.create(application=application, display_name="User", value="User")
         AppRole.objects.create(application=application, display_name="Admin", value="Admin")
     job = ProvisioningJob.objects.create(application=application)
     object_mappings_reset(job=job)

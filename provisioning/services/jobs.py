@@ -30,6 +30,7 @@ from provisioning.engine.scim_client import (
 )
 from provisioning.engine.state import job_state, provisioning_job_reset
 from provisioning.models import (
+    AttributeMapping,
     EnterpriseApplication,
     ObjectMapping,
     ProvisioningJob,
@@ -182,11 +183,15 @@ class ConnectionTestResult:
 
 
 def _matching_attribute(job: ProvisioningJob, object_type: str, fallback: str) -> str:
+    """The target attribute of the mapping's first matching attribute (lowest precedence)."""
     attribute = (
-        ObjectMapping.objects.filter(job=job, object_type=object_type)
-        .values_list("attributes__target_attribute", flat=True)
-        .filter(attributes__matching_precedence__gt=0)
-        .order_by("attributes__matching_precedence")
+        AttributeMapping.objects.filter(
+            object_mapping__job=job,
+            object_mapping__object_type=object_type,
+            matching_precedence__gt=0,
+        )
+        .order_by("matching_precedence")
+        .values_list("target_attribute", flat=True)
         .first()
     )
     return attribute or fallback

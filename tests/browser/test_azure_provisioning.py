@@ -56,13 +56,14 @@ def test_admin_configures_elium_provisioning_end_to_end(live_server, page, log_i
     expect(page.get_by_role("heading", name="Elium | Overview")).to_be_visible()
     app = EnterpriseApplication.objects.get(directory=directory)
 
-    # Users and groups: assign the group with Default Access.
+    # Users and groups: assign the group with an application-specific role, as the tutorial
+    # says (Default Access is excluded from provisioning).
     page.get_by_role("link", name="Users and groups", exact=True).click()
     page.get_by_label("Users and groups").select_option(label="Sales team (group)")
-    page.get_by_label("Select a role").select_option(label="Default Access")
+    page.get_by_label("Select a role").select_option(label="User")
     page.get_by_role("button", name="Assign").click()
     expect(page.get_by_test_id("assignment-list")).to_contain_text("Sales team")
-    expect(page.get_by_test_id("assignment-list")).to_contain_text("Default Access")
+    expect(page.get_by_test_id("assignment-list")).to_contain_text("User")
 
     # Provisioning → Get started → Automatic.
     page.get_by_role("link", name="Provisioning", exact=True).click()

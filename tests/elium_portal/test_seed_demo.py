@@ -27,6 +27,8 @@ def test_seed_demo_builds_both_sides_once(capsys):
     assert job.tenant_url == tenant.scim_base_url
     assert ScimToken.objects.filter(tenant=tenant).count() == 1
     assert "already there" in capsys.readouterr().out
+    # The tutorial: an application-specific role, since Default Access is excluded.
+    assert sorted(app.assignments.values_list("role__display_name", flat=True)) == ["User"] * 4
 
 
 def test_the_demo_apps_token_authenticates_against_the_demo_tenant():

@@ -85,8 +85,11 @@ def make_app(target: Target, *, template: str = "scim", directory=None, **settin
     return app
 
 
-def assign(app, principal) -> None:
-    app_role_assignment_create(application=app, principal=principal)
+def assign(app, principal, role: str = "User") -> None:
+    """Assign as the tutorial says: with the app's application-specific role "User"."""
+    app_role_assignment_create(
+        application=app, principal=principal, role=app.roles.get(display_name=role)
+    )
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Test Connection against a real SCIM server: this project's own, over HTTP."""
 
 import logging
+import re
 import socket
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -14,7 +16,9 @@ from provisioning.services.jobs import (
     provisioning_job_test_connection,
     provisioning_job_update,
 )
+from provisioning.services.mappings import attribute_mapping_delete, attribute_mapping_save
 from tests.factories import ScimTokenFactory, make_application
+from tests.provisioning.engine_support import StubScim
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -117,3 +121,45 @@ def test_private_networks_can_be_allowed(settings):
     settings.PROVISIONING_ALLOW_LOOPBACK = False
     with pytest.raises(DestinationRefusedError):
         destination_check("http://127.0.0.1/scim")
+
+
+def test_probes_use_the_matching_attributes_of_the_full_default_mapping():
+    # The Generic SCIM app's default mappings: 22 user attributes (userName the matching one,
+    # the manager the last) and 3 group attributes (displayName matching, members last).
+    job = make_application(template="scim").provisioning_job
+    # The admin deleted the matching rows and added them again ("Add New Mapping"), with a
+    # second matching attribute meanwhile: they are now the last rows of their mappings.
+    for mapping in job.mappings.all():
+        matching = mapping.attributes.get(matching_precedence=1)
+        second = mapping.attributes.get(target_attribute="externalId")
+        attribute_mapping_save(
+            mapping=mapping,
+            instance=second,
+            mapping_type=second.mapping_type,
+            target_attribute=second.target_attribute,
+            source_attribute=second.source_attribute,
+            matching_precedence=2,
+        )
+        attribute_mapping_delete(attribute=matching)
+        attribute_mapping_save(
+            mapping=mapping,
+            mapping_type=matching.mapping_type,
+            target_attribute=matching.target_attribute,
+            source_attribute=matching.source_attribute,
+            matching_precedence=1,
+        )
+    with StubScim() as stub:
+        result = provisioning_job_test_connection(
+            job=job, tenant_url=stub.url, secret_token="stub-token"
+        )
+
+    assert result.ok, result.details
+    filters = [
+        (r.path.split("?")[0], parse_qs(urlsplit(r.path).query)["filter"][0]) for r in stub.requests
+    ]
+    assert [(path, text.partition(" eq ")[0]) for path, text in filters] == [
+        ("/scim/v2/Users", "userName"),
+        ("/scim/v2/Groups", "displayName"),
+    ]
+    for _, text in filters:
+        assert re.fullmatch(r'\w+ eq "[0-9a-f-]{36}"', text), text

@@ -3,8 +3,9 @@
 The Elium side: tenant ``demo`` with an administrator. The Azure side: a directory "Contoso"
 with people, a manager chain and two groups, and an "Elium" enterprise application whose
 Tenant URL is the demo tenant's SCIM endpoint and whose Secret Token is a token of that tenant,
-assigned to both groups, Provisioning Mode Automatic, Provisioning Status Off. This command (and
-the root URLconf) is the only place that knows both sides.
+assigned to two groups and two people with the role "User", Provisioning Mode Automatic,
+Provisioning Status Off. This command (and the root URLconf) is the only place that knows both
+sides.
 """
 
 import json
@@ -145,10 +146,12 @@ def seed_azure_side(tenant):
     application = enterprise_application_create(
         directory=directory, template=EnterpriseApplication.Template.ELIUM, name="Elium"
     )
+    # The tutorial: "select any valid application-specific role"; Default Access is excluded.
+    role = application.roles.get(display_name="User")
     for name in ("Sales", "Engineering"):
-        app_role_assignment_create(application=application, principal=groups[name])
+        app_role_assignment_create(application=application, principal=groups[name], role=role)
     for person in (people[0], people[12]):  # the CEO and the head of marketing, directly
-        app_role_assignment_create(application=application, principal=person)
+        app_role_assignment_create(application=application, principal=person, role=role)
     token = scim_token_issue(tenant=tenant, label="demo seed").plaintext
     provisioning_job_update(
         job=application.provisioning_job,
