@@ -71,7 +71,8 @@ def test_create_support_user_is_idempotent_and_prints_a_generated_password(monke
     user = get_user_model().objects.get(username="sam")
     password = out.getvalue().split("shown once): ")[1].strip()
     assert user.check_password(password)
-    assert user.is_staff and not user.is_superuser
+    assert user.is_staff
+    assert not user.is_superuser
     assert [g.name for g in user.groups.all()] == ["Support admin"]
 
 
