@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from elium_portal.adminkit import (
+    EstimatedCountPaginator,
     ObjectAction,
     ObjectActionsMixin,
     ReadOnlyAdminMixin,
@@ -119,6 +120,7 @@ class DirectoryAdmin(admin.ModelAdmin):
     search_fields = ("name", "domain", "=tenant_id")
     readonly_fields = ("tenant_id",)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 def _provisioning_rows(obj: DirectoryUser | DirectoryGroup, object_type: str) -> SafeString:
@@ -312,6 +314,7 @@ class EnterpriseApplicationAdmin(admin.ModelAdmin):
     list_select_related = ("directory",)
     readonly_fields = ("object_id", "application_id")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 # -- provisioning job ---------------------------------------------------------------------------
@@ -360,9 +363,6 @@ class ProvisioningJobAdmin(ObjectActionsMixin, SupportAdmin):
     )
     readonly_fields = fields
     inlines = [ObjectMappingInline]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("application")
 
     def _state(self, job) -> ProvisioningJobState | None:
         try:
@@ -675,6 +675,7 @@ class AttributeMappingAdmin(admin.ModelAdmin):
     list_filter = ("mapping_type",)
     search_fields = ("target_attribute", "source_attribute", "expression")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(ProvisioningAuditEvent)
