@@ -9,9 +9,10 @@ import secrets
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from elium_portal.models import AuditEvent, Membership, ScimToken, Tenant
 from elium_portal.services.audit import actor_label, audit_event_record
@@ -21,6 +22,35 @@ SUPPORT_GROUP = "Support"
 SUPPORT_ADMIN_GROUP = "Support admin"
 #: ``--role`` of ``create_support_user`` → the group created by the data migrations.
 ROLES = {"support": SUPPORT_GROUP, "support-admin": SUPPORT_ADMIN_GROUP}
+#: What ``Support`` may see ("app_label.codename"; the apps are named, never imported). No
+#: permission here shows a secret: the admins never render digests, hashes or ciphertext.
+SUPPORT_PERMISSIONS = (
+    "elium_portal.view_tenant",
+    "elium_portal.view_membership",
+    "elium_portal.view_scimtoken",
+    "elium_portal.view_auditevent",
+    "scim_api.view_scimuser",
+    "scim_api.view_scimgroup",
+    "scim_api.view_scimgroupmember",
+    "scim_api.view_scimrequestlog",
+    "provisioning.view_directory",
+    "provisioning.view_directoryuser",
+    "provisioning.view_directorygroup",
+    "provisioning.view_enterpriseapplication",
+    "provisioning.view_approleassignment",
+    "provisioning.view_provisioningjob",
+    "provisioning.view_provisioningcycle",
+    "provisioning.view_provisioninglogentry",
+    "provisioning.view_provisioningauditevent",
+    "provisioning.view_changerecord",
+    "provisioning.view_attributemapping",
+    "provisioning.view_objectmapping",
+)
+#: What ``Support admin`` may do on top.
+SUPPORT_ADMIN_PERMISSIONS = (
+    "elium_portal.operate_tenant",
+    "provisioning.operate_provisioningjob",
+)
 
 
 def support_label(user) -> str:
@@ -61,6 +91,25 @@ def tenant_login_lockouts_reset(*, tenant: Tenant, actor, ip: str | None = None)
     return usernames
 
 
+def _permissions(names: tuple[str, ...]) -> list[Permission]:
+    wanted = Q()
+    for name in names:
+        app_label, codename = name.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    return list(Permission.objects.filter(wanted))
+
+
+@transaction.atomic
+def support_groups_ensure() -> None:
+    """The two groups with their permissions, as the ``*_support_groups`` data migrations left
+    them; re-creates them after a database flush (tests that truncate every table)."""
+    support, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    support_admin, _ = Group.objects.get_or_create(name=SUPPORT_ADMIN_GROUP)
+    viewing = _permissions(SUPPORT_PERMISSIONS)
+    support.permissions.add(*viewing)
+    support_admin.permissions.add(*viewing, *_permissions(SUPPORT_ADMIN_PERMISSIONS))
+
+
 @transaction.atomic
 def support_user_ensure(*, username: str, role: str, password: str = "") -> tuple[object, str]:
     """Create (or update) a staff account in exactly one support group. Idempotent: running it
@@ -69,10 +118,8 @@ def support_user_ensure(*, username: str, role: str, password: str = "") -> tupl
     password gets a generated one."""
     if role not in ROLES:
         raise ValidationError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    try:
-        group = Group.objects.get(name=ROLES[role])
-    except Group.DoesNotExist:
-        raise ValidationError(f"The group {ROLES[role]!r} is missing: run migrate.") from None
+    support_groups_ensure()
+    group = Group.objects.get(name=ROLES[role])
     User = get_user_model()
     user, created = User.objects.get_or_create(username=username)
     if user.is_superuser:

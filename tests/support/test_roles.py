@@ -7,11 +7,13 @@ from io import StringIO
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
 from elium_portal.models import AuditEvent, ScimToken
+from elium_portal.services.support import SUPPORT_ADMIN_PERMISSIONS, SUPPORT_PERMISSIONS
 from provisioning.models import ProvisioningAuditEvent, ProvisioningJob, ProvisioningJobState
 from tests.factories import (
     MembershipFactory,
@@ -191,3 +193,14 @@ def test_an_action_is_post_only(support_admin_client):
     url = reverse("admin:provisioning_provisioningjob_act", args=[job.pk, "start"])
 
     assert support_admin_client.get(url).status_code == 405
+
+
+def test_the_groups_hold_exactly_the_listed_permissions():
+    groups = {
+        g.name: {f"{p.content_type.app_label}.{p.codename}" for p in g.permissions.all()}
+        for g in Group.objects.filter(name__in=["Support", "Support admin"])
+    }
+
+    assert groups["Support"] == set(SUPPORT_PERMISSIONS)
+    assert groups["Support admin"] == set(SUPPORT_PERMISSIONS) | set(SUPPORT_ADMIN_PERMISSIONS)
+    assert not any(p.startswith(("auth.", "axes.")) for p in groups["Support admin"])
