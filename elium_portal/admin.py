@@ -198,7 +198,7 @@ class ScimTokenAdmin(GuardedActionsMixin, admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(SupportAdmin):
     list_display = ["created_at", "tenant", "action", "actor_label", "ip"]
-    list_filter = ["action", recent_filter("created_at")]
-    search_exact_fields = ["actor_label", "tenant__slug"]
+    list_filter = ["action", "tenant", recent_filter("created_at")]
+    search_exact_fields = ["actor_label"]
     list_select_related = ["tenant"]
     readonly_fields = ["created_at", "tenant", "action", "actor", "actor_label", "ip", "details"]

@@ -270,6 +270,7 @@ class AuditEvent(models.Model):
             # The admin's changelist: newest first, and filtered by action.
             models.Index(fields=["-created_at", "-id"], name="audit_recent"),
             models.Index(fields=["action", "-created_at"], name="audit_action_recent"),
+            models.Index(fields=["actor_label", "-created_at"], name="audit_actor_recent"),
         ]
 
     def __str__(self) -> str:

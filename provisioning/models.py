@@ -609,6 +609,7 @@ class ProvisioningAuditEvent(models.Model):
         indexes = [
             models.Index(fields=["-created_at", "-id"], name="provisioning_audit_recent"),
             models.Index(fields=["activity", "-created_at"], name="provisioning_audit_activity"),
+            models.Index(fields=["actor_label", "-created_at"], name="provisioning_audit_actor"),
         ]
 
     def __str__(self) -> str:

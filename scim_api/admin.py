@@ -138,7 +138,6 @@ class ScimRequestLogAdmin(SupportAdmin):
     ]
     list_filter = [StatusFilter, MethodFilter, "tenant", recent_filter("created_at")]
     search_uuid_fields = ["request_id", "client_request_id"]
-    search_exact_fields = ["tenant__slug"]
     list_select_related = ["tenant"]
     readonly_fields = [
         "created_at",
