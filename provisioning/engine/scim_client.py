@@ -69,6 +69,7 @@ def scim_exchange(change_id: uuid.UUID) -> Iterator[None]:
     finally:
         _exchange_id.reset(token)
 
+
 # Entra's provisioning-log error codes (entra-scim-behaviour.md §1.6).
 CONFLICT = "EntryConflict"
 TOO_MANY_REQUESTS = "TooManyRequests"
