@@ -15,6 +15,7 @@ from provisioning.scoping import ScopingClause, ScopingFilter, ScopingOperator, 
 from tests.factories import (
     AppRoleAssignmentFactory,
     ConnectorObjectFactory,
+    DirectoryGroupFactory,
     DirectoryUserFactory,
     ProvisioningCycleFactory,
     ProvisioningJobStateFactory,
@@ -263,3 +264,18 @@ def test_unknown_search_term_uuid_finds_nothing(support_client):
     ProvisioningLogEntryFactory(source_display="Carol")
 
     assert "Carol" not in _found(support_client, q=str(uuid.uuid4()))
+
+
+def test_directory_group_page_shows_its_assignment_and_provisioning(support_client):
+    app, job = _elium_app()
+    group = DirectoryGroupFactory(directory=app.directory, display_name="Finance")
+    AppRoleAssignmentFactory(application=app, principal_group=group)
+    ConnectorObjectFactory(job=job, object_type="group", source_id=group.object_id, target_id="g-1")
+
+    html = support_client.get(
+        reverse("admin:provisioning_directorygroup_change", args=[group.pk])
+    ).content.decode()
+
+    assert "Default Access" in html
+    assert "id g-1" in html
+    assert 'name="_save"' not in html
