@@ -204,3 +204,18 @@ def test_the_groups_hold_exactly_the_listed_permissions():
     assert groups["Support"] == set(SUPPORT_PERMISSIONS)
     assert groups["Support admin"] == set(SUPPORT_PERMISSIONS) | set(SUPPORT_ADMIN_PERMISSIONS)
     assert not any(p.startswith(("auth.", "axes.")) for p in groups["Support admin"])
+
+
+def test_support_admin_revokes_selected_tokens_from_the_token_list(support_admin_client):
+    token = ScimTokenFactory()
+
+    response = support_admin_client.post(
+        reverse("admin:elium_portal_scimtoken_changelist"),
+        {"action": "revoke", "_selected_action": [token.pk]},
+    )
+
+    assert response.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    event = AuditEvent.objects.get(tenant=token.tenant, action="token.revoked")
+    assert event.actor_label == "support:ada.admin"
