@@ -104,6 +104,11 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The admin's tenant actions (disable SCIM, revoke tokens, unlock a sign-in) are for the
+        # "Support admin" group; "Support" only views.
+        permissions = [
+            ("operate_tenant", "Can disable SCIM, revoke tokens and unlock sign-ins (admin)"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -246,6 +251,7 @@ class AuditEvent(models.Model):
         SCIM_DISABLED = "scim.disabled", "SCIM provisioning disabled"
         SCIM_SETTINGS_CHANGED = "scim.settings_changed", "SCIM settings changed"
         LOGIN_LOCKED_OUT = "login.locked_out", "Sign-in locked after repeated failures"
+        LOGIN_UNLOCKED = "login.unlocked", "Sign-in lockout cleared by support"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=40, choices=Action.choices)
@@ -259,7 +265,13 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["tenant", "-created_at"], name="audit_tenant_recent")]
+        indexes = [
+            models.Index(fields=["tenant", "-created_at"], name="audit_tenant_recent"),
+            # The admin's changelist: newest first, and filtered by action.
+            models.Index(fields=["-created_at", "-id"], name="audit_recent"),
+            models.Index(fields=["action", "-created_at"], name="audit_action_recent"),
+            models.Index(fields=["actor_label", "-created_at"], name="audit_actor_recent"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor_label or 'system'}"

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
@@ -128,6 +129,22 @@ class DirectoryUser(models.Model):
                 "directory", Lower("user_principal_name"), name="provisioning_user_unique_upn"
             ),
         ]
+        indexes = [
+            # The admin's searches (prefix, case-insensitive) across every directory.
+            models.Index(
+                OpClass(Lower("user_principal_name"), name="text_pattern_ops"),
+                name="provisioning_user_upn_pfx",
+            ),
+            models.Index(
+                OpClass(Lower("display_name"), name="text_pattern_ops"),
+                name="provisioning_user_name_pfx",
+            ),
+            models.Index(fields=["object_id"], name="provisioning_user_object_any"),
+            models.Index(
+                fields=["display_name", "user_principal_name", "id"],
+                name="provisioning_user_ordering",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.user_principal_name
@@ -167,6 +184,13 @@ class DirectoryGroup(models.Model):
             models.UniqueConstraint(
                 fields=["directory", "object_id"], name="provisioning_group_unique_object_id"
             ),
+        ]
+        indexes = [
+            models.Index(
+                OpClass(Lower("display_name"), name="text_pattern_ops"),
+                name="provisioning_group_name_pfx",
+            ),
+            models.Index(fields=["object_id"], name="provisioning_group_object_any"),
         ]
 
     def __str__(self) -> str:
@@ -268,6 +292,7 @@ class ChangeRecord(models.Model):
         indexes = [
             models.Index(fields=["directory", "id"], name="provisioning_change_feed"),
             models.Index(fields=["directory", "txid"], name="provisioning_change_txid"),
+            models.Index(fields=["object_id"], name="provisioning_change_object"),
         ]
 
     def __str__(self) -> str:
@@ -439,6 +464,12 @@ class ProvisioningJob(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        # The admin's Start/Stop/Restart/Allow deletes are for the "Support admin" group.
+        permissions = [
+            ("operate_provisioningjob", "Can start, stop, restart and allow deletes (admin)"),
+        ]
+
     def __str__(self) -> str:
         return self.job_id
 
@@ -586,6 +617,11 @@ class ProvisioningAuditEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="provisioning_audit_recent"),
+            models.Index(fields=["activity", "-created_at"], name="provisioning_audit_activity"),
+            models.Index(fields=["actor_label", "-created_at"], name="provisioning_audit_actor"),
+        ]
 
     def __str__(self) -> str:
         return self.activity
@@ -834,6 +870,17 @@ class ProvisioningLogEntry(models.Model):
             models.Index(fields=["job", "-activity_at"], name="provisioning_log_recent"),
             models.Index(fields=["job", "cycle_id"], name="provisioning_log_cycle"),
             models.Index(fields=["job", "source_id"], name="provisioning_log_source"),
+            # The admin searches and filters across every job (support does not know the job).
+            models.Index(fields=["-activity_at", "-id"], name="provisioning_log_all_recent"),
+            models.Index(fields=["action", "-activity_at"], name="provisioning_log_action"),
+            models.Index(fields=["status", "-activity_at"], name="provisioning_log_status"),
+            models.Index(fields=["source_id"], name="provisioning_log_source_any"),
+            models.Index(fields=["target_id"], name="provisioning_log_target_any"),
+            models.Index(fields=["cycle_id"], name="provisioning_log_cycle_any"),
+            models.Index(
+                OpClass(Lower("source_display"), name="text_pattern_ops"),
+                name="provisioning_log_display_pfx",
+            ),
         ]
         verbose_name_plural = "provisioning log entries"
 

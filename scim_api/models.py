@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import OpClass
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -51,6 +52,10 @@ class ScimUser(models.Model):
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="scim_user_external_id"),
             models.Index(fields=["tenant", "last_modified"], name="scim_user_last_modified"),
+            # The admin's search (prefix, case-insensitive) across every tenant.
+            models.Index(
+                OpClass(Lower("user_name"), name="text_pattern_ops"), name="scim_user_name_pfx"
+            ),
         ]
         ordering = ["created", "id"]
 
@@ -82,6 +87,10 @@ class ScimGroup(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="scim_group_external_id"),
+            models.Index(
+                OpClass(Lower("display_name"), name="text_pattern_ops"),
+                name="scim_group_name_pfx",
+            ),
         ]
         ordering = ["created", "id"]
 
@@ -147,6 +156,10 @@ class ScimRequestLog(models.Model):
     )
     created_at = models.DateTimeField()
     request_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    #: The ``client-request-id`` header the client sent (Azure AD sends one with every request;
+    #: this installation's provisioning engine sends its log entry's Change ID), so support can
+    #: go from a request to the provisioning log entry of the same exchange and back.
+    client_request_id = models.UUIDField(null=True, blank=True, editable=False)
     token_prefix = models.CharField(max_length=60, blank=True, default="")
     method = models.CharField(max_length=10)
     path = models.CharField(max_length=500)
@@ -167,6 +180,11 @@ class ScimRequestLog(models.Model):
         indexes = [
             models.Index(fields=["tenant", "-created_at"], name="scim_request_recent"),
             models.Index(fields=["created_at"], name="scim_request_created"),
+            # The admin's searches and filters.
+            models.Index(fields=["request_id"], name="scim_request_request_id"),
+            models.Index(fields=["client_request_id"], name="scim_request_client_id"),
+            models.Index(fields=["status", "-created_at"], name="scim_request_status"),
+            models.Index(fields=["method", "-created_at"], name="scim_request_method"),
         ]
         constraints = [
             models.UniqueConstraint(

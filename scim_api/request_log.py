@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import logging
 import re
+import uuid
 
 from django.conf import settings
 from django.db import connection
@@ -74,6 +75,13 @@ def _storable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
+def _as_uuid(text: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(text) if text else None
+    except ValueError:
+        return None
+
+
 def should_log(tenant: Tenant | None, status: int) -> bool:
     level = tenant.scim_request_log_level if tenant else Tenant.ScimRequestLogLevel.ERRORS
     if level == Tenant.ScimRequestLogLevel.OFF:
@@ -97,12 +105,16 @@ def scim_request_record(
     request_body,
     response_body,
     aggregate: bool = False,
+    client_request_id: str | None = None,
 ) -> None:
     """Write one log row. A failure to log never fails the request itself.
 
     With ``aggregate`` (a request no token was accepted for), the requests of one tenant,
     address, status and minute share one row, whose ``count`` goes up by one; the row shows the
     first request of the minute.
+
+    ``client_request_id`` is the client's ``client-request-id`` header (Azure AD's, or the
+    Change ID of this installation's provisioning log entry); kept when it is a UUID.
     """
     try:
         now = clock.now()
@@ -110,6 +122,7 @@ def scim_request_record(
             tenant=tenant,
             created_at=now,
             request_id=request_id,
+            client_request_id=_as_uuid(client_request_id),
             token_prefix=token_prefix,
             method=_storable(method)[:10],
             path=_storable(path[:500]),

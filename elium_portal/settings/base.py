@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # OpClass indexes (text_pattern_ops for the admin's prefix searches) need its wrappers.
+    "django.contrib.postgres",
     "rest_framework",
     "procrastinate.contrib.django",
     "axes",

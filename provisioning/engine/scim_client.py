@@ -28,6 +28,9 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -48,6 +51,24 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 FLAG_2020 = "aadOptscim062020"
 USER_AGENT = "Elium-Portal-Provisioning/1.0"
+
+#: The header Azure AD puts on every provisioning request; its value here is the Change ID of
+#: the provisioning log entry the request belongs to, so the target's request log (this
+#: installation's, for an Elium tenant) can be joined to the entry.
+CLIENT_REQUEST_ID = "client-request-id"
+_exchange_id: ContextVar[uuid.UUID | None] = ContextVar("scim_exchange_id", default=None)
+
+
+@contextmanager
+def scim_exchange(change_id: uuid.UUID) -> Iterator[None]:
+    """Requests sent in this block (in this thread) carry ``change_id`` as their
+    ``client-request-id``; outside any block each request gets a fresh one."""
+    token = _exchange_id.set(change_id)
+    try:
+        yield
+    finally:
+        _exchange_id.reset(token)
+
 
 # Entra's provisioning-log error codes (entra-scim-behaviour.md §1.6).
 CONFLICT = "EntryConflict"
@@ -256,7 +277,9 @@ class ScimClient:
     ) -> ScimResult:
         """Send one request (retrying 429s after ``Retry-After``) and classify the answer."""
         url = self.base_url + path
-        headers = {"Content-Type": SCIM_MEDIA_TYPE} if json_body is not None else None
+        headers = {CLIENT_REQUEST_ID: str(_exchange_id.get() or uuid.uuid4())}
+        if json_body is not None:
+            headers["Content-Type"] = SCIM_MEDIA_TYPE
         content = None
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False).encode()

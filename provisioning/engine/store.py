@@ -29,6 +29,7 @@ def log_entry(job: ProvisioningJob, cycle_id: uuid.UUID | None, outcome: Outcome
     return ProvisioningLogEntry(
         job=job,
         cycle_id=cycle_id,
+        change_id=outcome.change_id,
         activity_at=outcome.started_at,
         action=outcome.action or "Other",
         status=outcome.status,

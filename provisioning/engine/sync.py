@@ -45,6 +45,7 @@ from provisioning.engine.scim_client import (
     ScimClient,
     ScimResult,
     recommendation_for,
+    scim_exchange,
 )
 from provisioning.models import ProvisioningLogEntry
 
@@ -126,6 +127,8 @@ class Outcome:
     started_at: datetime = field(default_factory=timezone.now)
     duration_ms: int = 0
     phase: str = "export"
+    #: The log entry's Change ID, sent as ``client-request-id`` on this object's requests.
+    change_id: uuid.UUID = field(default_factory=uuid.uuid4)
 
     @property
     def recommendation(self) -> str:
@@ -409,7 +412,8 @@ def sync_object(ctx: SyncContext, work: Work) -> Outcome:
     started = time.monotonic()
     out = _start(work)
     try:
-        return _sync(ctx, work, out)
+        with scim_exchange(out.change_id):
+            return _sync(ctx, work, out)
     finally:
         out.duration_ms = int((time.monotonic() - started) * 1000)
 
@@ -508,10 +512,12 @@ def deprovision(
             "path": "active",
             "value": ctx.dialect.boolean(False),
         }
-        result = ctx.client.patch(resource, target_id, [operation])
+        with scim_exchange(out.change_id):
+            result = ctx.client.patch(resource, target_id, [operation])
         step_name, new_state = "EntryExportUpdateSoftDelete", DISABLED
     else:
-        result = ctx.client.delete(resource, target_id)
+        with scim_exchange(out.change_id):
+            result = ctx.client.delete(resource, target_id)
         step_name, new_state = "EntryExportDelete", DELETED
         if result.error_code == INVALID_ANCHOR:
             result = ScimResult(result.method, result.url, result.status)  # already gone

@@ -162,6 +162,7 @@ class ScimView(APIView):
             duration_ms=(time.perf_counter() - started) * 1000,
             client_ip=client_ip(request),
             request_id=request_id,
+            client_request_id=request.headers.get("client-request-id"),
             request_body=None if skip_body else request.body,
             response_body=getattr(response, "content", b""),
             # Anyone can send requests no token was accepted for: one row per minute and
