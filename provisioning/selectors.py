@@ -379,8 +379,17 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
     figures = status_figures(job=job)
     cycle = state.last_cycle
     running = bool(cycle and cycle.state == ProvisioningCycle.State.RUNNING)
+    pending = job.status == ProvisioningJob.Status.ON and (
+        state.code == ProvisioningJobState.Code.NOT_RUN
+        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
+    )
+    queued = pending and not running and not state.is_quarantined
     if cycle is None:
-        cycle_line = "Initial cycle not run."
+        cycle_line = (
+            "Initial cycle queued: it starts in a few seconds."
+            if queued
+            else ("Initial cycle not run.")
+        )
     elif running:
         cycle_line = f"{cycle.get_kind_display()} cycle running."
     elif cycle.state == ProvisioningCycle.State.QUARANTINED:
@@ -389,10 +398,8 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
         cycle_line = f"{cycle.get_kind_display()} cycle failed."
     else:
         cycle_line = f"{cycle.get_kind_display()} cycle completed."
-    pending = job.status == ProvisioningJob.Status.ON and (
-        state.code == ProvisioningJobState.Code.NOT_RUN
-        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
-    )
+    if cycle is not None and queued:
+        cycle_line += " The next cycle is queued and starts in a few seconds."
     totals = figures.totals
 
     def total(action: str) -> int:
@@ -402,6 +409,7 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
         "state": state,
         "cycle": cycle,
         "running": running,
+        "queued": queued,
         "live": running or (pending and not state.is_quarantined),
         "cycle_line": cycle_line,
         "percent": cycle.progress_percent if cycle else 0,

@@ -108,6 +108,29 @@
       .finally(function () { button.disabled = false; });
   });
 
+  // The Current status panel reloads itself (polling, Refresh): the expanders the admin
+  // opened stay open.
+  var keptOpen = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var panel = document.getElementById("current-status");
+    if (!panel || !panel.contains(event.detail.target)) return;
+    keptOpen = [];
+    panel.querySelectorAll("details[data-keep-open]").forEach(function (d) {
+      if (d.open) keptOpen.push(d.getAttribute("data-keep-open"));
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!keptOpen) return;
+    var panel = document.getElementById("current-status");
+    if (panel) {
+      keptOpen.forEach(function (key) {
+        var d = panel.querySelector('details[data-keep-open="' + key + '"]');
+        if (d) d.open = true;
+      });
+    }
+    keptOpen = null;
+  });
+
   // Show only the sections that apply to the selected mode / mapping type / checkbox.
   function sync() {
     var mode = document.querySelector("select[name=mode]");
