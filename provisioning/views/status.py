@@ -103,7 +103,7 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
             "search": get.get("search", ""),
             "status": get.get("status", ""),
             "action": get.get("action", ""),
-            "date_range": get.get("date", "30d"),
+            "date_range": get.get("date", "24h"),  # the portal opens on the last 24 hours
             "cycle_id": get.get("cycle_id", ""),
             "change_id": get.get("change_id", ""),
             "job_id": get.get("job_id", ""),
