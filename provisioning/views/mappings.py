@@ -84,6 +84,19 @@ class MappingMixin(ApplicationMixin):
         )
         return context
 
+    def extension_attribute_names(self) -> set[str]:
+        """Directory extension attributes the users carry (users only)."""
+        if self.mapping.object_type != "user":
+            return set()
+        names: set[str] = set()
+        for user in self.directory.users.exclude(extension_attributes={})[:50]:
+            names.update(user.extension_attributes)
+        return names
+
+    def source_attribute_names(self) -> list[str]:
+        """What a scoping clause may test: the directory's attributes for this object type."""
+        return [*source_attributes_for(self.mapping.object_type), *self.extension_attribute_names()]
+
     def mapping_url(self, name: str = "mapping", **kwargs) -> str:
         return self.app_url(name, object_type=self.mapping.object_type, **kwargs)
 
@@ -168,11 +181,7 @@ class EditAttributeView(MappingMixin, TemplateView):
             }
             if attribute.source_attribute:
                 extra_sources.append(attribute.source_attribute)
-        extension_keys = set()
-        for user in self.directory.users.exclude(extension_attributes={})[:50]:
-            extension_keys.update(user.extension_attributes)
-        if self.mapping.object_type == "user":
-            extra_sources.extend(extension_keys)
+        extra_sources.extend(self.extension_attribute_names())
         return EditAttributeForm(
             data,
             initial=initial,
@@ -276,7 +285,9 @@ class ScopingFilterEditView(MappingMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         rows = ScopingClauseFormSet.posted_rows(request.POST)
-        new_clause = ScopingClauseForm(request.POST, prefix="new")
+        new_clause = ScopingClauseForm(
+            request.POST, prefix="new", known_attributes=self.source_attribute_names()
+        )
         form = ScopingFilterForm(request.POST)
         title = (form["title"].value() or "").strip()
         if "add_clause" in request.POST:
@@ -293,7 +304,9 @@ class ScopingFilterEditView(MappingMixin, TemplateView):
             new_clause = new_clause_form()
         else:
             new_clause = new_clause_form(new_clause.posted())
-        clauses = ScopingClauseFormSet.bound_to(rows)
+        clauses = ScopingClauseFormSet.bound_to(
+            rows, known_attributes=self.source_attribute_names()
+        )
         if all([clauses.is_valid(), form.is_valid()]):  # both judged, to show every error
             scoping_filter = ScopingFilter(
                 title=form.cleaned_data["title"], clauses=clauses.scoping_clauses()
