@@ -59,6 +59,20 @@
     }
   });
 
+  // Phone widths: a side menu folds behind its button (data-menu-toggle, aria-controls).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    var open = menu.classList.toggle("is-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = menu.querySelector("a, button");
+      if (first) first.focus();
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var box = event.target;
     if (!box.matches("[data-autosubmit]")) return;

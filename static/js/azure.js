@@ -27,6 +27,20 @@
     });
   });
 
+  // Phone widths: a side menu folds behind its button (data-menu-toggle, aria-controls).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    var open = menu.classList.toggle("is-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = menu.querySelector("a, button");
+      if (first) first.focus();
+    }
+  });
+
   // Notifications pane.
   var pane = document.getElementById("notifications");
   document.addEventListener("click", function (event) {
