@@ -8,6 +8,8 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from provisioning.defaults import object_mapping_display_name
+
 register = template.Library()
 
 
@@ -39,3 +41,14 @@ def kv_table(value: Any) -> SafeString | str:
         rows = format_html_join("", "<tr><td>{}</td></tr>", ((kv_table(item),) for item in value))
         return format_html('<table class="az-kv-table">{}</table>', rows)
     return _scalar(value)
+
+
+@register.filter
+def mapping_name(mapping: Any, application: Any) -> str:
+    """``{{ mapping|mapping_name:app }}``: the mapping's name in the current product's words."""
+    return object_mapping_display_name(
+        template=application.template,
+        object_type=mapping.object_type,
+        app_name=application.name,
+        name=mapping.name,
+    )

@@ -354,3 +354,44 @@ def test_an_expression_on_an_attribute_the_directory_lacks_is_an_error(staff_cli
 
     assert response.status_code == 200
     assert "The directory has no attribute [surnmae]" in response.content.decode()
+
+
+# -- 17. Names as the portal of the era shows them; no internal values -------------------------
+
+
+@pytest.mark.parametrize(
+    ("product", "name"),
+    [
+        ("Azure Active Directory", "Synchronize Azure Active Directory Users to Elium"),
+        ("Microsoft Entra ID", "Synchronize Microsoft Entra users to Elium"),
+    ],
+)
+def test_the_elium_mapping_name_follows_the_product_name(staff_client, settings, product, name):
+    app = make_application(template="elium", name="Elium")  # added under the default product
+    settings.AZURE_DIRECTORY_PRODUCT_NAME = product
+
+    blade = staff_client.get(url(app, "provisioning") + "?start=1").content.decode()
+    mapping = staff_client.get(url(app, "mapping", object_type="user")).content.decode()
+
+    assert f">{name}</a>" in blade
+    assert f'data-testid="mapping-name">{name}</dd>' in mapping
+
+
+def test_the_generic_mapping_names_follow_the_product_name(staff_client, settings):
+    app = make_application(template="scim", name="Contoso SCIM")
+    settings.AZURE_DIRECTORY_PRODUCT_NAME = "Azure Active Directory"
+
+    blade = staff_client.get(url(app, "provisioning") + "?start=1").content.decode()
+
+    assert "Provision Azure Active Directory Users" in blade
+    assert "Provision Azure Active Directory Groups" in blade
+
+
+def test_the_directory_overview_shows_no_internal_watermark(staff_client):
+    directory = DirectoryUserFactory().directory
+
+    page = staff_client.get(
+        reverse("provisioning:directory", kwargs={"tenant_id": directory.tenant_id})
+    ).content.decode()
+
+    assert "watermark" not in page.lower()
