@@ -328,7 +328,9 @@ def provisioning_job_test_connection(
             job, tenant_url=tenant_url, token=token, purpose=Purpose.TEST_CONNECTION
         )
     except DestinationRefusedError as error:
-        return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {error}.")
+        # The reason may be a sentence of its own: one full stop ("…https:// URL.", not "URL..").
+        reason = str(error).rstrip(".")
+        return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {reason}.")
 
     probes = [("Users", _matching_attribute(job, "user", "userName"))]
     groups_enabled = ObjectMapping.objects.filter(

@@ -19,6 +19,7 @@ from provisioning.models import DirectoryUser, ProvisioningAuditEvent, Provision
 from provisioning.services.jobs import provisioning_job_restart, provisioning_job_update
 from provisioning.templatetags.console import kv_table
 from tests.factories import (
+    AppRoleAssignmentFactory,
     DirectoryFactory,
     DirectoryUserFactory,
     ProvisioningAuditEventFactory,
@@ -395,3 +396,55 @@ def test_the_directory_overview_shows_no_internal_watermark(staff_client):
     ).content.decode()
 
     assert "watermark" not in page.lower()
+
+
+# -- 18. Small: "URL..", Display Name on Users and groups, search in the assignment picker -----
+
+
+def test_a_refused_tenant_url_ends_its_sentence_once(staff_client):
+    app = make_application()
+
+    response = staff_client.post(
+        url(app, "test-connection"),
+        {"tenant_url": "ftp://scim.example.com/scim", "secret_token": "x"},
+        HTTP_X_REQUESTED_WITH="fetch",
+    )
+
+    details = response.json()["details"]
+    assert details.endswith("https:// URL.")
+    assert ".." not in details
+
+
+def test_users_and_groups_shows_the_display_name_not_the_upn(staff_client):
+    app = make_application()
+    user = DirectoryUserFactory(directory=app.directory, display_name="Adele Vance")
+    AppRoleAssignmentFactory(application=app, principal_user=user, principal_group=None)
+
+    html = staff_client.get(url(app, "app-users")).content.decode()
+
+    row = html.split('data-testid="assignment-list"')[1]
+    assert f'<td>Adele Vance<br><small class="az-muted">{user.user_principal_name}' in row
+
+
+def test_the_assignment_picker_searches_thousands_of_users(staff_client):
+    app = make_application()
+    DirectoryUserFactory.create_batch(60, directory=app.directory)
+    wanted = DirectoryUserFactory(directory=app.directory, display_name="Zoe Quartermaine")
+
+    first = staff_client.get(url(app, "app-users")).content.decode()
+    found = staff_client.get(url(app, "app-users"), {"q": "quarterm"}).content.decode()
+
+    assert "Zoe Quartermaine" not in first  # only the first 50 are listed...
+    assert "Showing 50 of 61: search to narrow the list." in first
+    assert f'value="user:{wanted.object_id}"' in found  # ... a search finds the others
+    assert '1 match for "quarterm".' in found
+    response = staff_client.post(
+        url(app, "app-users"),
+        {
+            "q": "quarterm",
+            "principal": f"user:{wanted.object_id}",
+            "role": str(app.roles.first().role_id),
+        },
+    )
+    assert response.status_code == 302
+    assert app.assignments.filter(principal_user=wanted).exists()
