@@ -93,6 +93,23 @@
     return box;
   }
 
+  // Esc closes the notifications pane and gives focus back to what opened it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !pane || pane.hidden) return;
+    pane.hidden = true;
+    var back = pane._returnFocus || document.querySelector("[data-notifications-toggle]");
+    pane._returnFocus = null;
+    if (back) back.focus();
+  });
+  // A notification rendered by the server (scripts were off for Test Connection) takes focus.
+  document.addEventListener("DOMContentLoaded", function () {
+    var shown = pane && !pane.hidden && pane.querySelector("[data-testid=notification]");
+    if (shown) {
+      shown.setAttribute("tabindex", "-1");
+      shown.focus();
+    }
+  });
+
   // Test Connection: post the credentials being edited, show the portal's notification.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-test-connection]");
@@ -114,7 +131,14 @@
       method: "POST", body: data, credentials: "same-origin",
       headers: {"X-Requested-With": "fetch"}
     }).then(function (response) { return response.json(); })
-      .then(function (n) { list.replaceChild(notification(n), running); })
+      .then(function (n) {
+        var done = notification(n);
+        list.replaceChild(done, running);
+        // Keyboard users land on the result; Esc closes it and returns to Test Connection.
+        done.setAttribute("tabindex", "-1");
+        done.focus();
+        pane._returnFocus = button;
+      })
       .catch(function () {
         list.replaceChild(notification({ok: false, title: running.querySelector("strong").textContent,
           message: "The test could not be run.", error_code: "", details: "", request_id: ""}), running);

@@ -7,7 +7,13 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from provisioning.models import ProvisioningAuditEvent
-from tests.factories import ProvisioningLogEntryFactory, UserFactory, make_application
+from tests.factories import (
+    MembershipFactory,
+    ProvisioningLogEntryFactory,
+    TenantFactory,
+    UserFactory,
+    make_application,
+)
 from tests.provisioning.engine_support import configure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -99,3 +105,55 @@ def test_the_logs_filter_bar_is_one_row_at_1440_px(live_server, page, admin):
 
     bar.get_by_text("More filters").click()
     expect(bar.locator("input[name=cycle_id]")).to_be_visible()
+
+
+def test_after_test_connection_focus_is_on_the_notification_and_esc_closes_it(
+    live_server, page, admin
+):
+    app = make_application(name="Elium")
+    configure(app, url=TENANT_URL, token="t", status="off")
+    page.goto(blade(live_server, app))
+
+    page.get_by_label("Tenant URL").fill("ftp://elium.example.com/scim")
+    page.get_by_label("Secret Token").fill("token")
+    page.get_by_role("button", name="Test Connection").click()
+
+    notification = page.get_by_test_id("notification")
+    expect(notification).to_contain_text("You appear to have entered invalid credentials.")
+    expect(notification).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#notifications")).to_be_hidden()
+    expect(page.get_by_role("button", name="Test Connection")).to_be_focused()
+
+
+def test_the_avatar_menu_works_from_the_keyboard(live_server, page, log_in):
+    membership = MembershipFactory(
+        tenant=TenantFactory(slug="acme"), user=UserFactory(username="ada")
+    )
+    log_in("ada")
+    page.goto(f"{live_server.url}/t/{membership.tenant.slug}/")
+    button = page.get_by_role("button", name="Open the user menu")
+    items = page.get_by_role("menuitem")
+
+    button.focus()
+    page.keyboard.press("ArrowDown")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(items.first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="My Profile")).to_be_focused()
+    page.keyboard.press("End")
+    expect(page.get_by_role("menuitem", name="Sign out")).to_be_focused()
+    page.keyboard.press("ArrowDown")  # wraps round
+    expect(items.first).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(page.get_by_role("menuitem", name="Sign out")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("menu")).to_be_hidden()
+    expect(button).to_be_focused()
+    expect(button).to_have_attribute("aria-expanded", "false")
+
+    page.keyboard.press("Enter")  # Enter opens it on the first item too
+    expect(items.first).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{live_server.url}/t/acme/profile/")
