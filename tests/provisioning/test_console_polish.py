@@ -23,7 +23,9 @@ from tests.factories import (
     DirectoryFactory,
     DirectoryUserFactory,
     ProvisioningAuditEventFactory,
+    ProvisioningCycleFactory,
     ProvisioningJobFactory,
+    ProvisioningJobStateFactory,
     ProvisioningLogEntryFactory,
     make_application,
 )
@@ -448,3 +450,41 @@ def test_the_assignment_picker_searches_thousands_of_users(staff_client):
     )
     assert response.status_code == 302
     assert app.assignments.filter(principal_user=wanted).exists()
+
+
+# -- 21. The chart of recent cycles: a time axis, readable labels, a visible duration ---------
+
+
+def test_the_cycles_chart_has_a_time_axis_and_a_visible_duration_line(staff_client):
+    job = ProvisioningJobFactory()
+    start = timezone.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    cycles = [
+        ProvisioningCycleFactory(
+            job=job,
+            counts={"Create.Success": n + 1},
+            started_at=start + timedelta(minutes=40 * n),
+            ended_at=start + timedelta(minutes=40 * n, seconds=5 + n),
+        )
+        for n in range(3)
+    ]
+    ProvisioningJobStateFactory(job=job, last_cycle=cycles[-1])
+
+    html = staff_client.get(url(job.application, "status")).content.decode()
+
+    ticks = re.findall(r'data-testid="time-tick">([^<]+)</text>', html)
+    assert ticks == ["09:00", "09:40", "10:20"]
+    assert "Cycle start (" in html
+    assert 'stroke-width="2" data-testid="duration-line"' in html
+    assert html.count("<circle") == 3  # a marker per cycle: visible even for a single cycle
+    assert "Cycle duration (s, right scale)" in html
+    assert 'font-size="10"' not in html  # labels are styled at a readable size
+
+
+def test_a_single_cycle_still_shows_its_duration_marker(staff_client):
+    job = ProvisioningJobFactory()
+    cycle = ProvisioningCycleFactory(job=job, counts={"Create.Success": 1})
+    ProvisioningJobStateFactory(job=job, last_cycle=cycle)
+
+    html = staff_client.get(url(job.application, "status")).content.decode()
+
+    assert html.count("<circle") == 1
