@@ -26,6 +26,7 @@ from provisioning.forms import (
     ScopingClauseForm,
     ScopingClauseFormSet,
     ScopingFilterForm,
+    unknown_attributes_message,
 )
 from provisioning.models import AttributeMapping, ObjectMapping
 from provisioning.scoping import ScopingFilter, ScopingOperator, filters_from_json
@@ -48,7 +49,7 @@ class ExpressionValidateView(AzureConsoleMixin, View):
     def post(self, request, *args, **kwargs):
         text = request.POST.get("expression", "")
         try:
-            parse_expression(text)
+            expression = parse_expression(text)
         except ExpressionSyntaxError as error:
             return JsonResponse(
                 {
@@ -59,6 +60,12 @@ class ExpressionValidateView(AzureConsoleMixin, View):
                     "position": error.position,
                 }
             )
+        # The dialog posts its Source attribute list as ``known``: an attribute the directory
+        # does not have parses, but is empty for every object (Save refuses it too).
+        known = {name.lower() for name in request.POST.getlist("known")}
+        unknown = sorted(name for name in expression.attributes() if name.lower() not in known)
+        if known and unknown:
+            return JsonResponse({"ok": False, "message": unknown_attributes_message(unknown)})
         return JsonResponse({"ok": True, "message": EXPRESSION_PARSED_TEXT})
 
 

@@ -211,6 +211,12 @@
     var data = new FormData();
     data.append("csrfmiddlewaretoken", csrf(form));
     data.append("expression", box.value);
+    var sources = form.querySelector("select[name=source_attribute]");
+    if (sources) {
+      Array.prototype.forEach.call(sources.options, function (option) {
+        if (option.value) data.append("known", option.value);
+      });
+    }
     fetch(form.getAttribute("data-validate-url"), {method: "POST", body: data, credentials: "same-origin"})
       .then(function (response) { return response.json(); })
       .then(function (result) {

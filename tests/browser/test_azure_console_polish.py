@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from provisioning.models import ProvisioningAuditEvent
 from tests.factories import (
+    DirectoryUserFactory,
     MembershipFactory,
     ProvisioningLogEntryFactory,
     TenantFactory,
@@ -157,3 +158,38 @@ def test_the_avatar_menu_works_from_the_keyboard(live_server, page, log_in):
     page.keyboard.press("ArrowDown")
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server.url}/t/acme/profile/")
+
+
+def test_live_expression_feedback_names_an_attribute_the_directory_lacks(live_server, page, admin):
+    app = make_application(name="Elium")
+    kwargs = {"tenant_id": app.directory.tenant_id, "app_id": app.object_id, "object_type": "user"}
+    page.goto(live_server.url + reverse("provisioning:attribute-new", kwargs=kwargs))
+
+    page.get_by_label("Mapping type").select_option("Expression")
+    expression = page.get_by_label("Expression")
+    feedback = page.get_by_test_id("expression-feedback")
+    expression.fill('Join(" ", [givenName], [surnmae])')
+    expect(feedback).to_have_text(
+        "The directory has no attribute [surnmae]. Choose one of the source attributes."
+    )
+    expression.fill('Join(" ", [givenName], [surname])')
+    expect(feedback).to_have_text("The expression was correctly parsed.")
+
+
+def test_the_assignment_picker_finds_a_user_among_many(live_server, page, admin):
+    app = make_application(name="Elium")
+    DirectoryUserFactory.create_batch(55, directory=app.directory)
+    wanted = DirectoryUserFactory(directory=app.directory, display_name="Zoe Quartermaine")
+    kwargs = {"tenant_id": app.directory.tenant_id, "app_id": app.object_id}
+    page.goto(live_server.url + reverse("provisioning:app-users", kwargs=kwargs))
+    expect(page.get_by_test_id("picker-count")).to_contain_text("Showing 50 of 56")
+
+    page.get_by_label("Search the directory").fill("quarter")
+    page.get_by_role("button", name="Search").click()
+    label = f"Zoe Quartermaine ({wanted.user_principal_name})"
+    page.get_by_label("Users and groups", exact=True).select_option(label=label)
+    page.get_by_role("button", name="Assign").click()
+
+    row = page.get_by_test_id("assignment-list")
+    expect(row).to_contain_text("Zoe Quartermaine")
+    expect(row).to_contain_text(wanted.user_principal_name)

@@ -488,3 +488,21 @@ def test_a_single_cycle_still_shows_its_duration_marker(staff_client):
     html = staff_client.get(url(job.application, "status")).content.decode()
 
     assert html.count("<circle") == 1
+
+
+def test_live_expression_feedback_flags_an_attribute_the_directory_lacks(staff_client):
+    validate = reverse("provisioning:expression-validate")
+    known = ["givenName", "surname", "mail"]
+
+    typo = staff_client.post(
+        validate, {"expression": 'Join(" ", [givenName], [surnmae])', "known": known}
+    ).json()
+    fine = staff_client.post(
+        validate, {"expression": 'Join(" ", [givenName], [Surname])', "known": known}
+    ).json()
+
+    assert typo == {
+        "ok": False,
+        "message": "The directory has no attribute [surnmae]. Choose one of the source attributes.",
+    }
+    assert fine["ok"] is True
