@@ -5,10 +5,8 @@ tables, the logs' defaults and the forms' validation. The browser behaviour is i
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -180,13 +178,33 @@ def test_on_demand_steps_are_numbered_once_and_in_order():
     assert re.search(r"<th scope=\"col\">Attribute</th><th scope=\"col\">Old value</th>", html)
 
 
-def test_an_on_demand_error_without_a_recommendation_has_no_dangling_colon():
-    source = (
-        Path(settings.BASE_DIR) / "templates/provisioning/provision_on_demand.html"
-    ).read_text()
+@pytest.mark.parametrize(
+    ("outcome", "shown"),
+    [
+        ({"error_code": "NotEffectivelyEntitled"}, "NotEffectivelyEntitled</span></p>"),
+        (
+            {"error_code": "NotEffectivelyEntitled", "reason": "The user is not assigned."},
+            "NotEffectivelyEntitled</span>: The user is not assigned.</p>",
+        ),
+        (
+            {
+                "error_code": "SystemForCrossDomainIdentityManagementBadRequest",
+                "reason": "x",
+                "recommendation": "Check the mappings.",
+            },
+            "SystemForCrossDomainIdentityManagementBadRequest</span>: Check the mappings.</p>",
+        ),
+        ({"error_code": ""}, ""),
+    ],
+)
+def test_an_on_demand_error_never_ends_in_a_dangling_colon(outcome, shown):
+    html = render_to_string(
+        "provisioning/includes/on_demand_error.html", {"outcome": outcome}
+    ).strip()
 
-    assert "{{ result.error_code }}: {{ result.recommendation }}" not in source
-    assert "{{ member.error_code }}: {{ member.recommendation }}" not in source
+    assert html.endswith(shown)
+    assert ":</p>" not in html
+    assert ": </p>" not in html
 
 
 # -- 11. Details as key/value tables ---------------------------------------------------------
