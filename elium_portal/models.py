@@ -162,6 +162,10 @@ class ScimTokenQuerySet(models.QuerySet):
         )
 
 
+#: The ``created_by_label`` of the token ``seed_demo`` issues.
+DEMO_SEED_TOKEN_LABEL = "demo seed"
+
+
 class ScimToken(models.Model):
     """A long-lived bearer token that lets a provisioning client (Azure AD) call the tenant's
     SCIM API. Only a key id and an HMAC-SHA256 digest (peppered with ``TOKEN_PEPPER``) are
@@ -189,6 +193,12 @@ class ScimToken(models.Model):
 
     def __str__(self) -> str:
         return self.display_prefix
+
+    @property
+    def issued_by_demo_seed(self) -> bool:
+        """The demo's token: issued by ``seed_demo`` and already saved in the demo's Provisioning
+        tab, so nobody ever saw it to copy it (the Security page says so)."""
+        return self.created_by_id is None and self.created_by_label == DEMO_SEED_TOKEN_LABEL
 
     @property
     def display_prefix(self) -> str:

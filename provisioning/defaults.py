@@ -13,6 +13,10 @@ SCIM_USER_OBJECT = "urn:ietf:params:scim:schemas:core:2.0:User"
 SCIM_GROUP_OBJECT = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
+AZURE_AD = "Azure Active Directory"
+ENTRA_ID = "Microsoft Entra ID"
+
+
 def directory_product_name() -> str:
     """ "Microsoft Entra ID" (default) or "Azure Active Directory": the name every label uses."""
     return settings.AZURE_DIRECTORY_PRODUCT_NAME
@@ -85,9 +89,24 @@ class DefaultObjectMapping:
     name_template: str  # {product} and {app} are filled in when the app is added
     target_object: str
     attributes: tuple[DefaultAttribute, ...]
+    entra_name_template: str = ""  # when the Entra-era portal words it differently
 
-    def name(self, *, app_name: str) -> str:
-        return self.name_template.format(product=directory_product_name(), app=app_name)
+    def name(self, *, app_name: str, product: str | None = None) -> str:
+        """The mapping's name as the portal of the product's era shows it: the 2019 tutorial's
+        "Synchronize Azure Active Directory Users to Elium", the 2025 tutorial's "Synchronize
+        Microsoft Entra users to Elium"."""
+        product = product or directory_product_name()
+        template = self.name_template
+        if product != AZURE_AD and self.entra_name_template:
+            template = self.entra_name_template
+        return template.format(product=product, app=app_name)
+
+    def names(self, *, app_name: str) -> set[str]:
+        """Every name this mapping had in either era (with the current product name)."""
+        products = {AZURE_AD, ENTRA_ID, directory_product_name()}
+        return {self.name(app_name=app_name, product=product) for product in products} | {
+            self.name_template.format(product=product, app=app_name) for product in products
+        }
 
 
 TEMPLATE_MAPPINGS: dict[str, tuple[DefaultObjectMapping, ...]] = {
@@ -101,7 +120,11 @@ TEMPLATE_MAPPINGS: dict[str, tuple[DefaultObjectMapping, ...]] = {
     ),
     "elium": (
         DefaultObjectMapping(
-            "user", "Synchronize {product} Users to {app}", SCIM_USER_OBJECT, ELIUM_USER_DEFAULTS
+            "user",
+            "Synchronize {product} Users to {app}",
+            SCIM_USER_OBJECT,
+            ELIUM_USER_DEFAULTS,
+            entra_name_template="Synchronize Microsoft Entra users to {app}",
         ),
     ),
 }
@@ -197,3 +220,15 @@ def source_attributes_for(object_type: str) -> tuple[str, ...]:
 
 def target_attributes_for(object_type: str) -> tuple[str, ...]:
     return USER_TARGET_ATTRIBUTES if object_type == "user" else GROUP_TARGET_ATTRIBUTES
+
+
+def object_mapping_display_name(
+    *, template: str, object_type: str, app_name: str, name: str
+) -> str:
+    """The name a mapping shows: a default name follows ``AZURE_DIRECTORY_PRODUCT_NAME`` (it
+    was stored when the app was added, perhaps under the other product name); any other name
+    is shown as it is."""
+    for default in TEMPLATE_MAPPINGS.get(template, ()):
+        if default.object_type == object_type and name in default.names(app_name=app_name):
+            return default.name(app_name=app_name)
+    return name

@@ -9,10 +9,12 @@ from collections.abc import Mapping, Sequence
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db.models import QuerySet
 
 from provisioning.defaults import source_attributes_for, target_attributes_for
 from provisioning.engine.ondemand import MAX_GROUP_MEMBERS
+from provisioning.expressions import ExpressionSyntaxError, parse_expression
 from provisioning.models import (
     AttributeMapping,
     Directory,
@@ -78,11 +80,35 @@ class DirectoryUserForm(forms.ModelForm):
 
     def __init__(self, *args, directory, **kwargs):
         super().__init__(*args, **kwargs)
+        self.directory = directory
         managers = DirectoryUser.objects.for_directory(directory)
         if self.instance.pk:
             managers = managers.exclude(pk=self.instance.pk)
         self.fields["manager"].queryset = managers
         self.fields["manager"].required = False
+
+    def clean_user_principal_name(self) -> str:
+        """The import's rule (one "@", no spaces) and, as the portal requires, a domain of the
+        directory."""
+        upn = self.cleaned_data["user_principal_name"].strip()
+        local, at, domain = upn.partition("@")
+        if not at or not local or not domain or "@" in domain or " " in upn:
+            raise ValidationError(f"{upn!r} is not a valid user principal name.")
+        if domain.lower() != self.directory.domain.lower():
+            raise ValidationError(
+                f"The domain {domain!r} is not a domain of this directory: use "
+                f"name@{self.directory.domain}."
+            )
+        return upn
+
+    def clean_mail(self) -> str:
+        mail = self.cleaned_data["mail"].strip()
+        if mail:
+            try:
+                validate_email(mail)
+            except ValidationError:
+                raise ValidationError(f"{mail!r} is not a valid email address.") from None
+        return mail
 
     def validate_unique(self):
         """The service checks uniqueness (case-insensitively, per directory)."""
@@ -270,6 +296,7 @@ class EditAttributeForm(forms.Form):
     def __init__(self, *args, object_type: str, extra_sources=(), **kwargs):
         super().__init__(*args, **kwargs)
         sources = sorted({*source_attributes_for(object_type), *extra_sources}, key=str.lower)
+        self.known_sources = {name.lower() for name in sources}
         self.fields["source_attribute"].choices = [
             ("", "Select an attribute"),
             *zip(sources, sources, strict=True),
@@ -292,7 +319,28 @@ class EditAttributeForm(forms.Form):
                 self.add_error("matching_precedence", "Enter a matching precedence of 1 or more.")
         else:
             data["matching_precedence"] = 0
+        if data.get("mapping_type") == AttributeMapping.MappingType.EXPRESSION:
+            try:
+                expression = parse_expression(data.get("expression") or "")
+            except ExpressionSyntaxError:
+                pass  # the service reports the syntax error with its position
+            else:
+                unknown = sorted(
+                    name
+                    for name in expression.attributes()
+                    if name.lower() not in self.known_sources
+                )
+                if unknown:
+                    self.add_error("expression", unknown_attributes_message(unknown))
         return data
+
+
+def unknown_attributes_message(names: Sequence[str]) -> str:
+    """An expression or a scoping clause naming attributes the directory does not have would
+    be silently empty (out of scope) for every object: an error, not "correctly parsed"."""
+    listed = ", ".join(f"[{name}]" for name in names)
+    noun = "attribute" if len(names) == 1 else "attributes"
+    return f"The directory has no {noun} {listed}. Choose one of the source attributes."
 
 
 class OnDemandSubjectForm(forms.Form):
@@ -377,6 +425,11 @@ class ScopingClauseForm(forms.Form):
     operator = forms.CharField(required=False, strip=False)
     value = forms.CharField(required=False, strip=False)
 
+    def __init__(self, *args, known_attributes: Sequence[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        # The source attributes of the directory; none given: any attribute.
+        self.known_attributes = {name.lower() for name in known_attributes}
+
     def clean(self):
         data = super().clean()
         if any(name not in data for name in ("attribute", "operator", "value")):
@@ -384,6 +437,14 @@ class ScopingClauseForm(forms.Form):
         problems = validate_clause(data["attribute"], data["operator"], data["value"])
         for field, field_problems in problems.items():
             self.add_error(field, field_problems)
+        attribute = (data.get("attribute") or "").strip()
+        if (
+            attribute
+            and "attribute" not in problems
+            and self.known_attributes
+            and attribute.lower() not in self.known_attributes
+        ):
+            self.add_error("attribute", unknown_attributes_message([attribute]))
         return data
 
     def posted(self) -> dict[str, str]:
@@ -430,13 +491,15 @@ class BaseScopingClauseFormSet(forms.BaseFormSet):
         return rows
 
     @classmethod
-    def bound_to(cls, rows: Sequence[Mapping[str, str]]) -> BaseScopingClauseFormSet:
+    def bound_to(
+        cls, rows: Sequence[Mapping[str, str]], *, known_attributes: Sequence[str] = ()
+    ) -> BaseScopingClauseFormSet:
         """A bound formset of these rows: every row is a clause, even an empty one."""
         prefix = cls.get_default_prefix()
         data = {f"{prefix}-TOTAL_FORMS": len(rows), f"{prefix}-INITIAL_FORMS": len(rows)}
         for n, row in enumerate(rows):
             data.update({f"{prefix}-{n}-{name}": value for name, value in row.items()})
-        return cls(data)
+        return cls(data, form_kwargs={"known_attributes": known_attributes})
 
     def clean(self):
         if not self.forms:

@@ -274,44 +274,63 @@ class ChartBar:
 
 @dataclass(frozen=True)
 class ChartLegendItem:
-    x: int
-    text_x: int
     color: str
     label: str
 
 
 @dataclass(frozen=True)
+class ChartTick:
+    """A label on an axis: ``x``/``y`` where it goes, ``text`` what it says."""
+
+    x: str
+    y: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    x: str
+    y: str
+    title: str
+
+
+@dataclass(frozen=True)
 class CyclesChart:
     """What ``provisioning/includes/cycles_chart.html`` draws: a stacked bar per cycle
-    (created, updated, disabled, deleted, skipped, failed) and the cycle duration as a line.
-    Geometry is computed here; the template only places it."""
+    (created, updated, disabled, deleted, skipped, failed) on a time axis (when each cycle
+    started), and the cycle duration as a line with a marker per cycle, on its own scale at the
+    right. Geometry is computed here; the template only places it. The legend is HTML under the
+    chart, so it wraps and stays readable at any width."""
 
     width: int
     height: int
     left: int
     right: int
-    top_label_y: int
+    top: int
     baseline: int
-    axis_label_x: int
-    duration_label_x: int
-    peak: int
-    peak_duration: str
+    count_ticks: list[ChartTick]
+    duration_ticks: list[ChartTick]
+    time_ticks: list[ChartTick]
+    time_axis_title: str
     bars: list[ChartBar]
     points: str
+    markers: list[ChartPoint]
     legend: list[ChartLegendItem]
-    legend_y: int
-    legend_text_y: int
-    duration_legend_x: int
+    duration_color: str
+
+
+DURATION_COLOR = "#8764b8"
 
 
 def cycles_chart(
-    cycles: list[ProvisioningCycle], *, width: int = 640, height: int = 200
+    cycles: list[ProvisioningCycle], *, width: int = 640, height: int = 220
 ) -> CyclesChart | None:
     """The Recent cycles chart of ``cycles`` (oldest first); None when there is none."""
     if not cycles:
         return None
-    left, bottom, top = 40, 30, 10
-    plot_w, plot_h = width - left - 50, height - bottom - top
+    left, right_margin, bottom, top = 44, 44, 36, 12
+    plot_w, plot_h = width - left - right_margin, height - bottom - top
+    baseline = top + plot_h
     stacks = [
         [
             (label, cycle.count(action, status), color)
@@ -324,10 +343,15 @@ def cycles_chart(
     peak_duration = max(1.0, max(durations))
     slot = plot_w / len(cycles)
     bar = min(36.0, max(4.0, slot * 0.6))  # a few cycles must not look like a wall
-    bars, points = [], []
+    one_day = len({timezone.localtime(c.started_at).date() for c in cycles}) == 1
+    time_format = "%H:%M" if one_day else "%m-%d %H:%M"
+    every = max(1, -(-len(cycles) // (6 if one_day else 4)))  # at most 6 (or 4) time labels
+    bars, points, markers, time_ticks = [], [], [], []
     for index, (cycle, stack) in enumerate(zip(cycles, stacks, strict=True)):
         x = left + index * slot + (slot - bar) / 2
-        y = top + plot_h
+        y = baseline
+        started = timezone.localtime(cycle.started_at)
+        when = f"{cycle.get_kind_display()} cycle {started:%Y-%m-%d %H:%M}"
         for label, value, color in stack:
             if not value:
                 continue
@@ -340,35 +364,44 @@ def cycles_chart(
                     width=f"{bar:.1f}",
                     height=f"{h:.1f}",
                     color=color,
-                    title=f"{label}: {value} ({cycle.get_kind_display()} cycle "
-                    f"{cycle.started_at:%Y-%m-%d %H:%M})",
+                    title=f"{label}: {value} ({when})",
                 )
             )
         cx = left + index * slot + slot / 2
-        cy = top + plot_h - plot_h * durations[index] / peak_duration
+        cy = baseline - plot_h * durations[index] / peak_duration
         points.append(f"{cx:.1f},{cy:.1f}")
-    legend = []
-    legend_x = left
-    for label, _, _, color in CHART_SERIES:
-        legend.append(ChartLegendItem(x=legend_x, text_x=legend_x + 14, color=color, label=label))
-        legend_x += 78
+        markers.append(
+            ChartPoint(x=f"{cx:.1f}", y=f"{cy:.1f}", title=f"{durations[index]:.1f} s ({when})")
+        )
+        if index % every == 0:
+            time_ticks.append(
+                ChartTick(x=f"{cx:.1f}", y=str(baseline + 16), text=f"{started:{time_format}}")
+            )
+    count_ticks = [
+        ChartTick(x=str(left - 6), y=str(baseline + 4), text="0"),
+        ChartTick(x=str(left - 6), y=str(top + 8), text=str(peak)),
+    ]
+    duration_ticks = [
+        ChartTick(x=str(left + plot_w + 6), y=str(baseline + 4), text="0 s"),
+        ChartTick(x=str(left + plot_w + 6), y=str(top + 8), text=f"{peak_duration:.0f} s"),
+    ]
+    zone = timezone.get_current_timezone_name()
     return CyclesChart(
         width=width,
         height=height,
         left=left,
         right=left + plot_w,
-        top_label_y=top + 8,
-        baseline=top + plot_h,
-        axis_label_x=left - 6,
-        duration_label_x=left + plot_w + 6,
-        peak=peak,
-        peak_duration=f"{peak_duration:.0f}",
+        top=top,
+        baseline=baseline,
+        count_ticks=count_ticks,
+        duration_ticks=duration_ticks,
+        time_ticks=time_ticks,
+        time_axis_title=f"Cycle start ({zone})",
         bars=bars,
         points=" ".join(points),
-        legend=legend,
-        legend_y=height - 14,
-        legend_text_y=height - 5,
-        duration_legend_x=legend_x,
+        markers=markers,
+        legend=[ChartLegendItem(color=color, label=label) for label, _, _, color in CHART_SERIES],
+        duration_color=DURATION_COLOR,
     )
 
 
@@ -379,8 +412,17 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
     figures = status_figures(job=job)
     cycle = state.last_cycle
     running = bool(cycle and cycle.state == ProvisioningCycle.State.RUNNING)
+    pending = job.status == ProvisioningJob.Status.ON and (
+        state.code == ProvisioningJobState.Code.NOT_RUN
+        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
+    )
+    queued = pending and not running and not state.is_quarantined
     if cycle is None:
-        cycle_line = "Initial cycle not run."
+        cycle_line = (
+            "Initial cycle queued: it starts in a few seconds."
+            if queued
+            else ("Initial cycle not run.")
+        )
     elif running:
         cycle_line = f"{cycle.get_kind_display()} cycle running."
     elif cycle.state == ProvisioningCycle.State.QUARANTINED:
@@ -389,10 +431,8 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
         cycle_line = f"{cycle.get_kind_display()} cycle failed."
     else:
         cycle_line = f"{cycle.get_kind_display()} cycle completed."
-    pending = job.status == ProvisioningJob.Status.ON and (
-        state.code == ProvisioningJobState.Code.NOT_RUN
-        or (state.next_cycle_at is not None and state.next_cycle_at <= timezone.now())
-    )
+    if cycle is not None and queued:
+        cycle_line += " The next cycle is queued and starts in a few seconds."
     totals = figures.totals
 
     def total(action: str) -> int:
@@ -402,6 +442,7 @@ def provisioning_job_status(*, job: ProvisioningJob) -> dict[str, Any]:
         "state": state,
         "cycle": cycle,
         "running": running,
+        "queued": queued,
         "live": running or (pending and not state.is_quarantined),
         "cycle_line": cycle_line,
         "percent": cycle.progress_percent if cycle else 0,

@@ -158,6 +158,10 @@ def provisioning_job_update(
         activity = Activity.START if status == ProvisioningJob.Status.ON else Activity.STOP
         provisioning_audit_record(application=application, activity=activity, actor=actor)
         activities.append(activity)
+        if status == ProvisioningJob.Status.ON:
+            # Turning provisioning On starts the first cycle at once, as Start does, rather
+            # than leaving it to the scheduler's next sweep.
+            _queue_now(job)
     if restore_default_mappings:
         object_mappings_reset(job=job)
         provisioning_audit_record(
@@ -329,7 +333,9 @@ def provisioning_job_test_connection(
             job, tenant_url=tenant_url, token=token, purpose=Purpose.TEST_CONNECTION
         )
     except DestinationRefusedError as error:
-        return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {error}.")
+        # The reason may be a sentence of its own: one full stop ("…https:// URL.", not "URL..").
+        reason = str(error).rstrip(".")
+        return failure(CODE_UNAVAILABLE, f"The Tenant URL cannot be called: {reason}.")
 
     probes = [("Users", _matching_attribute(job, "user", "userName"))]
     groups_enabled = ObjectMapping.objects.filter(
@@ -363,6 +369,16 @@ def _enqueue(job: ProvisioningJob) -> None:
     transaction.on_commit(lambda: cycle_defer(job_pk=job.pk))
 
 
+def _queue_now(job: ProvisioningJob) -> None:
+    """Make the next cycle due now and queue it (the job is On)."""
+    state = job_state(job)
+    state.next_cycle_at = timezone.now()
+    if state.code in (Code.NOT_RUN, Code.PAUSED):
+        state.code = Code.ACTIVE
+    state.save()
+    _enqueue(job)
+
+
 @transaction.atomic
 def provisioning_job_start(*, job: ProvisioningJob, actor: AbstractBaseUser | None = None) -> None:
     """Start provisioning: status On and a cycle queued now."""
@@ -372,13 +388,8 @@ def provisioning_job_start(*, job: ProvisioningJob, actor: AbstractBaseUser | No
         )
     ProvisioningJob.objects.filter(pk=job.pk).update(status=ProvisioningJob.Status.ON)
     job.status = ProvisioningJob.Status.ON
-    state = job_state(job)
-    state.next_cycle_at = timezone.now()
-    if state.code in (Code.NOT_RUN, Code.PAUSED):
-        state.code = Code.ACTIVE
-    state.save()
     provisioning_audit_record(application=job.application, activity=Activity.START, actor=actor)
-    _enqueue(job)
+    _queue_now(job)
 
 
 @transaction.atomic
@@ -396,15 +407,27 @@ def provisioning_job_stop(*, job: ProvisioningJob, actor: AbstractBaseUser | Non
 @transaction.atomic
 def provisioning_job_restart(
     *, job: ProvisioningJob, actor: AbstractBaseUser | None = None
-) -> None:
+) -> bool:
     """Restart provisioning: clear the state (see
-    :func:`~provisioning.engine.state.provisioning_job_reset`) and queue a new initial cycle
-    when provisioning is on."""
+    :func:`~provisioning.engine.state.provisioning_job_reset`) and, when provisioning is On,
+    queue a new initial cycle. A stopped job stays Off (Restart is not Start); the audit event
+    says which happened. Returns whether a cycle was queued."""
     provisioning_job_reset(job=job)
-    provisioning_audit_record(application=job.application, activity=Activity.RESTART, actor=actor)
     job.refresh_from_db(fields=["status"])
-    if job.status == ProvisioningJob.Status.ON:
+    started = job.status == ProvisioningJob.Status.ON
+    provisioning_audit_record(
+        application=job.application,
+        activity=Activity.RESTART,
+        actor=actor,
+        details={
+            "state_cleared": True,
+            "provisioning_status": job.get_status_display(),
+            "initial_cycle_queued": started,
+        },
+    )
+    if started:
         _enqueue(job)
+    return started
 
 
 @transaction.atomic

@@ -87,14 +87,28 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
     template_name = "provisioning/app_users_groups.html"
     menu = "app-users"
 
+    #: How many users (and as many groups) the picker lists; a search finds the others.
+    picker_size = 50
+
+    def search(self) -> str:
+        return (self.request.POST.get("q") or self.request.GET.get("q") or "").strip()
+
     def forms_kwargs(self):
+        """The picker's choices: the users and security groups matching the search (the first
+        ones without a search), so a directory of thousands stays usable."""
+        search = self.search()
+        users = selectors.directory_user_list(directory=self.directory, search=search).active()
+        groups = selectors.directory_group_list(directory=self.directory, search=search).filter(
+            security_enabled=True
+        )
+        self.user_total, self.group_total = users.count(), groups.count()
         users = [
             (f"user:{u.object_id}", f"{u.display_name} ({u.user_principal_name})")
-            for u in self.directory.users.active()[:500]
+            for u in users.order_by("display_name", "pk")[: self.picker_size]
         ]
         groups = [
             (f"group:{g.object_id}", f"{g.display_name} (group)")
-            for g in self.directory.groups.filter(security_enabled=True)[:500]
+            for g in groups.order_by("display_name", "pk")[: self.picker_size]
         ]
         roles = [(str(r.role_id), r.display_name) for r in self.application.roles.all()]
         return {"principals": users + groups, "roles": roles}
@@ -103,6 +117,12 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         context.setdefault("form", AssignmentForm(**self.forms_kwargs()))
         context["assignments"] = selectors.app_assignment_list(application=self.application)
+        shown = min(self.user_total, self.picker_size) + min(self.group_total, self.picker_size)
+        context.update(
+            q=self.search(),
+            picker_total=self.user_total + self.group_total,
+            picker_shown=shown,
+        )
         return context
 
     def post(self, request, *args, **kwargs):

@@ -66,7 +66,6 @@ class DirectoryOverviewView(DirectoryMixin, TemplateView):
             user_count=self.directory.users.count(),
             group_count=self.directory.groups.count(),
             app_count=self.directory.applications.count(),
-            watermark=selectors.change_watermark(directory=self.directory),
         )
         return context
 

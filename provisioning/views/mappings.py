@@ -27,6 +27,7 @@ from provisioning.forms import (
     ScopingClauseForm,
     ScopingClauseFormSet,
     ScopingFilterForm,
+    unknown_attributes_message,
 )
 from provisioning.models import AttributeMapping, ObjectMapping
 from provisioning.scoping import ScopingFilter, ScopingOperator, filters_from_json
@@ -49,7 +50,7 @@ class ExpressionValidateView(AzureConsoleMixin, View):
     def post(self, request, *args, **kwargs):
         text = request.POST.get("expression", "")
         try:
-            parse_expression(text)
+            expression = parse_expression(text)
         except ExpressionSyntaxError as error:
             return JsonResponse(
                 {
@@ -60,6 +61,12 @@ class ExpressionValidateView(AzureConsoleMixin, View):
                     "position": error.position,
                 }
             )
+        # The dialog posts its Source attribute list as ``known``: an attribute the directory
+        # does not have parses, but is empty for every object (Save refuses it too).
+        known = {name.lower() for name in request.POST.getlist("known")}
+        unknown = sorted(name for name in expression.attributes() if name.lower() not in known)
+        if known and unknown:
+            return JsonResponse({"ok": False, "message": unknown_attributes_message(unknown)})
         return JsonResponse({"ok": True, "message": EXPRESSION_PARSED_TEXT})
 
 
@@ -84,6 +91,19 @@ class MappingMixin(ApplicationMixin):
             "customappsso" if self.application.template == "scim" else self.application.name
         )
         return context
+
+    def extension_attribute_names(self) -> set[str]:
+        """Directory extension attributes the users carry (users only)."""
+        if self.mapping.object_type != "user":
+            return set()
+        names: set[str] = set()
+        for user in self.directory.users.exclude(extension_attributes={})[:50]:
+            names.update(user.extension_attributes)
+        return names
+
+    def source_attribute_names(self) -> list[str]:
+        """What a scoping clause may test: the directory's attributes for this object type."""
+        return [*source_attributes_for(self.mapping.object_type), *self.extension_attribute_names()]
 
     def mapping_url(self, name: str = "mapping", **kwargs) -> str:
         return self.app_url(name, object_type=self.mapping.object_type, **kwargs)
@@ -170,11 +190,7 @@ class EditAttributeView(MappingMixin, TemplateView):
             }
             if attribute.source_attribute:
                 extra_sources.append(attribute.source_attribute)
-        extension_keys = set()
-        for user in self.directory.users.exclude(extension_attributes={})[:50]:
-            extension_keys.update(user.extension_attributes)
-        if self.mapping.object_type == "user":
-            extra_sources.extend(extension_keys)
+        extra_sources.extend(self.extension_attribute_names())
         return EditAttributeForm(
             data,
             initial=initial,
@@ -280,7 +296,9 @@ class ScopingFilterEditView(MappingMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         rows = ScopingClauseFormSet.posted_rows(request.POST)
-        new_clause = ScopingClauseForm(request.POST, prefix="new")
+        new_clause = ScopingClauseForm(
+            request.POST, prefix="new", known_attributes=self.source_attribute_names()
+        )
         form = ScopingFilterForm(request.POST)
         title = (form["title"].value() or "").strip()
         if "add_clause" in request.POST:
@@ -297,7 +315,9 @@ class ScopingFilterEditView(MappingMixin, TemplateView):
             new_clause = new_clause_form()
         else:
             new_clause = new_clause_form(new_clause.posted())
-        clauses = ScopingClauseFormSet.bound_to(rows)
+        clauses = ScopingClauseFormSet.bound_to(
+            rows, known_attributes=self.source_attribute_names()
+        )
         if all([clauses.is_valid(), form.is_valid()]):  # both judged, to show every error
             scoping_filter = ScopingFilter(
                 title=form.cleaned_data["title"], clauses=clauses.scoping_clauses()

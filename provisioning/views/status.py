@@ -23,6 +23,11 @@ from provisioning.services.jobs import (
 )
 from provisioning.views.base import ApplicationMixin
 
+RESTARTED_WHILE_OFF = (
+    "Provisioning state was cleared, but Provisioning Status is Off: no cycle runs until you "
+    "start provisioning. The next cycle will be an initial cycle."
+)
+
 
 def status_context(job, application) -> dict:
     """What the Current status panel shows (shared by the pages that include it)."""
@@ -73,11 +78,14 @@ class ProvisioningControlView(ApplicationMixin, View):
             raise Http404("No such action")
         handler, text = handlers[action]
         try:
-            handler(job=self.job, actor=request.user)
+            outcome = handler(job=self.job, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, text)
+            if action == "restart" and not outcome:
+                messages.warning(request, RESTARTED_WHILE_OFF)
+            else:
+                messages.success(request, text)
         back = request.POST.get("next", "")
         if not back.startswith("/azure/"):
             back = self.app_url("app-overview")
@@ -95,7 +103,7 @@ class ProvisioningLogListView(ApplicationMixin, TemplateView):
             "search": get.get("search", ""),
             "status": get.get("status", ""),
             "action": get.get("action", ""),
-            "date_range": get.get("date", "30d"),
+            "date_range": get.get("date", "24h"),  # the portal opens on the last 24 hours
             "cycle_id": get.get("cycle_id", ""),
             "change_id": get.get("change_id", ""),
             "job_id": get.get("job_id", ""),

@@ -26,6 +26,11 @@
       var panel = button.parentElement.querySelector("[data-menu-panel]");
       panel.hidden = !panel.hidden;
       button.setAttribute("aria-expanded", String(!panel.hidden));
+      // Opened with Enter or Space (a click with no pointer position): focus the first item.
+      if (!panel.hidden && event.detail === 0) {
+        var first = panel.querySelector("[role=menuitem]");
+        if (first) first.focus();
+      }
     }
 
     var copy = event.target.closest("[data-copy-target]");
@@ -59,6 +64,20 @@
     }
   });
 
+  // Phone widths: a side menu folds behind its button (data-menu-toggle, aria-controls).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    var open = menu.classList.toggle("is-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = menu.querySelector("a, button");
+      if (first) first.focus();
+    }
+  });
+
   document.addEventListener("change", function (event) {
     var box = event.target;
     if (!box.matches("[data-autosubmit]")) return;
@@ -84,9 +103,60 @@
     });
   });
 
+  // The avatar menu from the keyboard (WAI-ARIA menu button): Enter/Space/ArrowDown open it on
+  // the first item, ArrowUp on the last; arrows, Home and End move between items; Esc and Tab
+  // close it, Esc returning focus to its button.
+  function menuItems(panel) {
+    return Array.prototype.slice.call(panel.querySelectorAll("[role=menuitem]"));
+  }
+  function openMenu(button, where) {
+    var panel = button.parentElement.querySelector("[data-menu-panel]");
+    panel.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    var items = menuItems(panel);
+    if (items.length) items[where === "last" ? items.length - 1 : 0].focus();
+  }
+  function closeMenu(panel, refocus) {
+    panel.hidden = true;
+    var button = panel.parentElement.querySelector("[data-menu-button]");
+    if (button) {
+      button.setAttribute("aria-expanded", "false");
+      if (refocus) button.focus();
+    }
+  }
   document.addEventListener("keydown", function (event) {
+    var button = event.target.closest && event.target.closest("[data-menu-button]");
+    if (button && ["ArrowDown", "ArrowUp"].indexOf(event.key) >= 0) {
+      event.preventDefault();
+      openMenu(button, event.key === "ArrowUp" ? "last" : "first");
+      return;
+    }
+    var panel = event.target.closest && event.target.closest("[data-menu-panel]");
+    if (panel && !panel.hidden) {
+      var items = menuItems(panel);
+      var at = items.indexOf(event.target);
+      var next = {
+        ArrowDown: (at + 1) % items.length,
+        ArrowUp: (at - 1 + items.length) % items.length,
+        Home: 0,
+        End: items.length - 1
+      }[event.key];
+      if (next !== undefined) {
+        event.preventDefault();
+        items[next].focus();
+        return;
+      }
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closeMenu(panel, true);
+        return;
+      }
+      if (event.key === "Tab") closeMenu(panel, false);
+    }
     if (event.key === "Escape") {
-      document.querySelectorAll("[data-menu-panel]").forEach(function (p) { p.hidden = true; });
+      document.querySelectorAll("[data-menu-panel]").forEach(function (p) {
+        if (!p.hidden) closeMenu(p, p.contains(document.activeElement));
+      });
     }
   });
 

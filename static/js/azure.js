@@ -27,6 +27,20 @@
     });
   });
 
+  // Phone widths: a side menu folds behind its button (data-menu-toggle, aria-controls).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest("[data-menu-toggle]");
+    if (!toggle) return;
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!menu) return;
+    var open = menu.classList.toggle("is-open");
+    toggle.setAttribute("aria-expanded", String(open));
+    if (open) {
+      var first = menu.querySelector("a, button");
+      if (first) first.focus();
+    }
+  });
+
   // Notifications pane.
   var pane = document.getElementById("notifications");
   document.addEventListener("click", function (event) {
@@ -79,6 +93,23 @@
     return box;
   }
 
+  // Esc closes the notifications pane and gives focus back to what opened it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !pane || pane.hidden) return;
+    pane.hidden = true;
+    var back = pane._returnFocus || document.querySelector("[data-notifications-toggle]");
+    pane._returnFocus = null;
+    if (back) back.focus();
+  });
+  // A notification rendered by the server (scripts were off for Test Connection) takes focus.
+  document.addEventListener("DOMContentLoaded", function () {
+    var shown = pane && !pane.hidden && pane.querySelector("[data-testid=notification]");
+    if (shown) {
+      shown.setAttribute("tabindex", "-1");
+      shown.focus();
+    }
+  });
+
   // Test Connection: post the credentials being edited, show the portal's notification.
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-test-connection]");
@@ -100,12 +131,42 @@
       method: "POST", body: data, credentials: "same-origin",
       headers: {"X-Requested-With": "fetch"}
     }).then(function (response) { return response.json(); })
-      .then(function (n) { list.replaceChild(notification(n), running); })
+      .then(function (n) {
+        var done = notification(n);
+        list.replaceChild(done, running);
+        // Keyboard users land on the result; Esc closes it and returns to Test Connection.
+        done.setAttribute("tabindex", "-1");
+        done.focus();
+        pane._returnFocus = button;
+      })
       .catch(function () {
         list.replaceChild(notification({ok: false, title: running.querySelector("strong").textContent,
           message: "The test could not be run.", error_code: "", details: "", request_id: ""}), running);
       })
       .finally(function () { button.disabled = false; });
+  });
+
+  // The Current status panel reloads itself (polling, Refresh): the expanders the admin
+  // opened stay open.
+  var keptOpen = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var panel = document.getElementById("current-status");
+    if (!panel || !panel.contains(event.detail.target)) return;
+    keptOpen = [];
+    panel.querySelectorAll("details[data-keep-open]").forEach(function (d) {
+      if (d.open) keptOpen.push(d.getAttribute("data-keep-open"));
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!keptOpen) return;
+    var panel = document.getElementById("current-status");
+    if (panel) {
+      keptOpen.forEach(function (key) {
+        var d = panel.querySelector('details[data-keep-open="' + key + '"]');
+        if (d) d.open = true;
+      });
+    }
+    keptOpen = null;
   });
 
   // Show only the sections that apply to the selected mode / mapping type / checkbox.
@@ -150,6 +211,12 @@
     var data = new FormData();
     data.append("csrfmiddlewaretoken", csrf(form));
     data.append("expression", box.value);
+    var sources = form.querySelector("select[name=source_attribute]");
+    if (sources) {
+      Array.prototype.forEach.call(sources.options, function (option) {
+        if (option.value) data.append("known", option.value);
+      });
+    }
     fetch(form.getAttribute("data-validate-url"), {method: "POST", body: data, credentials: "same-origin"})
       .then(function (response) { return response.json(); })
       .then(function (result) {

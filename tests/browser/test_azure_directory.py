@@ -28,7 +28,7 @@ def test_admin_builds_a_directory_by_hand_and_by_import(live_server, page, tmp_p
     # A user by hand.
     page.get_by_role("link", name="Users", exact=True).click()
     page.get_by_role("link", name="+ New user").click()
-    page.get_by_label("User principal name").fill("grace@fabrikam.com")
+    page.get_by_label("User principal name").fill("grace@fabrikam.onmicrosoft.com")
     page.get_by_label("Display name").fill("Grace Hopper")
     page.get_by_label("Department").fill("Navy")
     page.get_by_role("button", name="Create").click()
@@ -39,7 +39,9 @@ def test_admin_builds_a_directory_by_hand_and_by_import(live_server, page, tmp_p
     page.get_by_role("link", name="+ New group").click()
     page.get_by_label("Group name").fill("Admirals")
     page.get_by_role("button", name="Create").click()
-    page.get_by_label("Add member").select_option(label="Grace Hopper (grace@fabrikam.com)")
+    page.get_by_label("Add member").select_option(
+        label="Grace Hopper (grace@fabrikam.onmicrosoft.com)"
+    )
     page.get_by_role("button", name="Add member").click()
     expect(page.get_by_test_id("member-list")).to_contain_text("Grace Hopper")
 
@@ -48,7 +50,7 @@ def test_admin_builds_a_directory_by_hand_and_by_import(live_server, page, tmp_p
     bad.write_text(
         "User principal name,Display name,Object Id\n"
         "ada@fabrikam.com,Ada,not-a-guid\n"
-        f"grace@fabrikam.com,Grace again,{ADA}\n"
+        f"grace@fabrikam.onmicrosoft.com,Grace again,{ADA}\n"
     )
     page.get_by_role("link", name="Bulk import").click()
     page.get_by_label("File").set_input_files(str(bad))

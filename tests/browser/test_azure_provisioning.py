@@ -117,7 +117,7 @@ def test_admin_configures_elium_provisioning_end_to_end(live_server, page, log_i
     expect(page.get_by_text("Successfully updated Elium")).to_be_visible()
 
     # Attribute Mapping: edit the displayName mapping into an expression.
-    page.get_by_role("link", name="Synchronize Microsoft Entra ID Users to Elium").click()
+    page.get_by_role("link", name="Synchronize Microsoft Entra users to Elium").click()
     expect(page.get_by_role("heading", name="Attribute Mapping", exact=True)).to_be_visible()
     page.get_by_test_id("attribute-list").get_by_role("link", name="displayName").click()
     page.get_by_label("Mapping type").select_option("Expression")

@@ -199,7 +199,7 @@ def test_user_search_matches_name_upn_and_mail():
     ("template", "names", "user_rows"),
     [
         ("scim", ["Provision Microsoft Entra ID Users", "Provision Microsoft Entra ID Groups"], 22),
-        ("elium", ["Synchronize Microsoft Entra ID Users to Elium"], 9),
+        ("elium", ["Synchronize Microsoft Entra users to Elium"], 9),
     ],
 )
 def test_gallery_apps_get_their_default_mappings(template, names, user_rows):

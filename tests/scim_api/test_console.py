@@ -113,3 +113,29 @@ def test_scim_settings_change_policy_and_log_level_audited(client, tenant):
 def test_console_search_with_a_nul_character_is_harmless(member_client):
     assert member_client.get("/t/acme/settings/people/?q=%00").status_code == 200
     assert member_client.get("/t/acme/settings/groups/?q=%00").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ({"givenName": "<b>x</b>", "familyName": "Tester"}, "&lt;b&gt;x&lt;/b&gt; Tester"),
+        ({"familyName": "Tester"}, "Tester"),
+        ({"formatted": "Ada Lovelace", "givenName": "Ada"}, "Ada Lovelace <span"),
+        (None, "—"),
+    ],
+)
+def test_member_name_without_formatted_shows_the_parts_and_no_dash(
+    scim, member_client, name, shown
+):
+    body = azure_user("x@contoso.com", name=name) if name else azure_user("x@contoso.com")
+    if name is None:
+        body.pop("name")
+    person = scim.post("/Users", body).json()
+
+    page = member_client.get(f"/t/acme/settings/people/{person['id']}/").content.decode()
+
+    dd = page.split('data-testid="person-name">')[1].split("</dd>")[0]
+    assert dd.startswith(shown)
+    assert "<b>" not in dd
+    if shown != "—":
+        assert "—" not in dd

@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from elium_portal.models import DEMO_SEED_TOKEN_LABEL
 from elium_portal.services.tenants import tenant_admin_ensure, tenant_ensure
 from elium_portal.services.tokens import scim_token_issue
 from provisioning.models import Directory, EnterpriseApplication, ProvisioningJob
@@ -152,7 +153,7 @@ def seed_azure_side(tenant):
         app_role_assignment_create(application=application, principal=groups[name], role=role)
     for person in (people[0], people[12]):  # the CEO and the head of marketing, directly
         app_role_assignment_create(application=application, principal=person, role=role)
-    token = scim_token_issue(tenant=tenant, label="demo seed").plaintext
+    token = scim_token_issue(tenant=tenant, label=DEMO_SEED_TOKEN_LABEL).plaintext
     provisioning_job_update(
         job=application.provisioning_job,
         mode=ProvisioningJob.Mode.AUTOMATIC,
