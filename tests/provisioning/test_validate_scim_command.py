@@ -1,0 +1,45 @@
+"""``manage.py validate_scim``: exit status 0 only when the run Succeeded, the result as JSON."""
+
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.provisioning.validator_support import CompliantStub
+
+TOKEN = "cli-secret-token-42"
+
+
+def test_a_compliant_target_exits_zero_and_writes_the_json(tmp_path, capsys):
+    out = tmp_path / "result.json"
+    with CompliantStub() as stub:
+        call_command("validate_scim", stub.url, "--token", TOKEN, "--json", str(out))
+
+    data = json.loads(out.read_text())
+    assert data["overall"] == "Succeeded"
+    assert {r["name"] for r in data["results"]} >= {"Schema_Discoverability", "SCIM_User_Create"}
+    assert "Succeeded: " in capsys.readouterr().out
+
+
+def test_a_failing_target_exits_one_and_shows_the_deciding_request(capsys):
+    def no_manager(method, path, body):
+        if method == "PATCH" and "manager" in json.dumps(body):
+            return 400, {}, {"status": "400", "detail": "manager not supported"}
+        return None
+
+    with CompliantStub(responder=no_manager) as stub, pytest.raises(SystemExit) as exit_:
+        call_command("validate_scim", stub.url, "--token", TOKEN, "--no-groups")
+
+    assert exit_.value.code == 1
+    out = capsys.readouterr().out
+    assert "FAILED  SCIM_Update_Manager" in out
+    assert "manager not supported" in out
+    assert "SKIPPED SCIM_Group_Create" in out
+    assert TOKEN not in out
+
+
+def test_a_refused_destination_is_an_error(settings):
+    settings.PROVISIONING_ALLOW_LOOPBACK = False
+
+    with pytest.raises(CommandError, match="may not be called"):
+        call_command("validate_scim", "http://127.0.0.1:9/scim", "--token", TOKEN)
