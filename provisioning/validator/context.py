@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,9 @@ class RunContext:
     created: list[Created] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # what earlier checks learned
+    # run at the end, before the run's own objects are deleted; each returns what it could
+    # not clean up (the lifecycle checks' scratch directory)
+    finalizers: list[Callable[[], list[str]]] = field(default_factory=list)
     _serial: int = 0
 
     @property
@@ -181,6 +185,9 @@ class RunContext:
         """Delete everything the run created (groups first); the ones that could not be deleted,
         described."""
         failures = []
+        for finalizer in self.finalizers:
+            failures += finalizer()
+        self.finalizers.clear()
         order = [c for c in reversed(self.created) if c.resource == "Groups"] + [
             c for c in reversed(self.created) if c.resource == "Users"
         ]

@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from provisioning.engine.scim_client import Dialect, ScimClient, split_tenant_url
-from provisioning.validator import direct  # noqa: F401  (registers the direct checks)
+from provisioning.validator import direct as _direct  # noqa: F401  (registers its checks)
+from provisioning.validator import lifecycle as _lifecycle  # noqa: F401  (registers its checks)
 from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
 from provisioning.validator.registry import CHECKS, FLAG2020, CheckSpec
 from provisioning.validator.result import CheckResult, CheckStatus, ValidationReport, redact
