@@ -453,3 +453,32 @@ class ScopingFilterForm(forms.Form):
     """The title of a scoping filter; its clauses are a :class:`ScopingClauseFormSet`."""
 
     title = forms.CharField(label="Scoping Filter Title")
+
+
+class ScimValidatorForm(forms.Form):
+    """Enterprise applications › SCIM Validator: the endpoint to validate and how."""
+
+    tenant_url = forms.CharField(
+        label="Tenant URL",
+        max_length=2048,
+        widget=forms.URLInput(attrs={"placeholder": "https://scim.example.com/scim/v2"}),
+    )
+    secret_token = forms.CharField(
+        label="Secret Token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    groups = forms.BooleanField(label="Validate groups", required=False, initial=True)
+    dialect = forms.ChoiceField(
+        label="PATCH dialect",
+        choices=[
+            ("default", "Default"),
+            ("aadOptscim062020", "aadOptscim062020 (feature flag)"),
+        ],
+        initial="default",
+    )
+    lifecycle = forms.BooleanField(
+        label="Include the user and group lifecycle checks (through the provisioning engine)",
+        required=False,
+        initial=True,
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from provisioning.crypto import secret_encrypt
 from provisioning.engine.cycle import provisioning_cycle_run
 from provisioning.engine.ondemand import (
     provisioning_on_demand_group_run,
@@ -44,7 +45,6 @@ from provisioning.services.directory import (
     directory_user_soft_delete,
     directory_user_update,
 )
-from provisioning.services.jobs import provisioning_job_update
 from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
 from provisioning.validator.direct import value_at
 from provisioning.validator.registry import check
@@ -76,14 +76,15 @@ def _scratch(ctx: RunContext) -> Scratch:
     )
     job = app.provisioning_job
     url = ctx.client.base_url + ("?aadOptscim062020" if ctx.flag2020 else "")
-    provisioning_job_update(
-        job=job,
-        mode=ProvisioningJob.Mode.AUTOMATIC,
-        tenant_url=url,
-        secret_token=ctx.token,
-        status=ProvisioningJob.Status.OFF,  # cycles run here, never by the scheduler
-    )
-    job.refresh_from_db()
+    # Set directly rather than through ``provisioning_job_update``: that service imports the
+    # tasks module (to queue cycles), which imports this package to run console validations.
+    # The URL was checked by the caller's SSRF guard; the job stays Off, so only this run's
+    # own cycles ever run it, never the scheduler.
+    job.mode = ProvisioningJob.Mode.AUTOMATIC
+    job.tenant_url = url
+    job.secret_token_encrypted = secret_encrypt(ctx.token) if ctx.token else ""
+    job.status = ProvisioningJob.Status.OFF
+    job.save()
     scratch = Scratch(directory=directory, app=app, job=job)
     ctx.facts["scratch"] = scratch
     return scratch

@@ -13,7 +13,9 @@ TOKEN = "cli-secret-token-42"
 def test_a_compliant_target_exits_zero_and_writes_the_json(tmp_path, capsys):
     out = tmp_path / "result.json"
     with CompliantStub() as stub:
-        call_command("validate_scim", stub.url, "--token", TOKEN, "--json", str(out))
+        call_command(
+            "validate_scim", stub.url, "--token", TOKEN, "--direct-only", "--json", str(out)
+        )
 
     data = json.loads(out.read_text())
     assert data["overall"] == "Succeeded"
@@ -28,7 +30,7 @@ def test_a_failing_target_exits_one_and_shows_the_deciding_request(capsys):
         return None
 
     with CompliantStub(responder=no_manager) as stub, pytest.raises(SystemExit) as exit_:
-        call_command("validate_scim", stub.url, "--token", TOKEN, "--no-groups")
+        call_command("validate_scim", stub.url, "--token", TOKEN, "--no-groups", "--direct-only")
 
     assert exit_.value.code == 1
     out = capsys.readouterr().out
@@ -43,3 +45,13 @@ def test_a_refused_destination_is_an_error(settings):
 
     with pytest.raises(CommandError, match="may not be called"):
         call_command("validate_scim", "http://127.0.0.1:9/scim", "--token", TOKEN)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_own_tenant_succeeds_with_every_check(target, capsys):
+    call_command("validate_scim", target.url, "--token", target.token)
+
+    out = capsys.readouterr().out
+    assert "Succeeded: " in out
+    assert "PASSED  Create_User" in out
+    assert "FAILED" not in out

@@ -1,0 +1,91 @@
+"""Enterprise applications › SCIM Validator: start a run (queued on a worker), watch its
+progress, read each check's deciding requests and responses, download the result as JSON."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect
+from django.views import View
+from django.views.generic import TemplateView
+
+from provisioning.forms import ScimValidatorForm
+from provisioning.models import ScimValidationRun
+from provisioning.services.validator_runs import scim_validation_run_create
+from provisioning.views.base import DirectoryMixin, apply_errors
+
+HISTORY = 20
+
+
+class ScimValidatorView(DirectoryMixin, TemplateView):
+    template_name = "provisioning/scim_validator.html"
+    menu = "validator"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.setdefault("form", ScimValidatorForm())
+        context["runs"] = self.directory.scim_validation_runs.all()[:HISTORY]
+        return context
+
+    def post(self, request, *args, **kwargs):
+        form = ScimValidatorForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                run = scim_validation_run_create(
+                    directory=self.directory,
+                    tenant_url=data["tenant_url"],
+                    token=data["secret_token"],
+                    groups=data["groups"],
+                    dialect=data["dialect"],
+                    lifecycle=data["lifecycle"],
+                    actor=request.user,
+                )
+            except ValidationError as error:
+                apply_errors(form, error)
+            else:
+                return redirect(
+                    "provisioning:scim-validator-run",
+                    tenant_id=self.directory.tenant_id,
+                    run_id=run.public_id,
+                )
+        return self.render_to_response(self.get_context_data(form=form))
+
+
+class _RunMixin(DirectoryMixin):
+    def get_run(self, run_id) -> ScimValidationRun:
+        run = self.directory.scim_validation_runs.filter(public_id=run_id).first()
+        if run is None:
+            raise Http404("No such validation run")
+        return run
+
+
+class ScimValidationRunView(_RunMixin, TemplateView):
+    """A run's progress (the panel refreshes itself until the run ends), then its results."""
+
+    template_name = "provisioning/scim_validation_run.html"
+    menu = "validator"
+
+    def get_template_names(self):
+        if self.request.headers.get("HX-Request"):
+            return ["provisioning/includes/validation_progress.html"]
+        return [self.template_name]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["run"] = self.get_run(kwargs["run_id"])
+        return context
+
+
+class ScimValidationRunJsonView(_RunMixin, View):
+    def get(self, request, *args, **kwargs):
+        run = self.get_run(kwargs["run_id"])
+        if run.result is None:
+            raise Http404("The run has no result yet")
+        response = HttpResponse(json.dumps(run.result, indent=2), content_type="application/json")
+        response["Content-Disposition"] = (
+            f'attachment; filename="scim-validation-{run.public_id}.json"'
+        )
+        return response
