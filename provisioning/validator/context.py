@@ -43,6 +43,7 @@ class RunContext:
     client: ScimClient
     token: str
     groups: bool
+    secrets: list[str] = field(default_factory=list)  # also masked wherever they appear
     prefix: str = field(default_factory=lambda: f"scimval-{secrets.token_hex(4)}")
     created: list[Created] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
@@ -86,7 +87,7 @@ class RunContext:
             response_body = result.response.text
         if result.status == 0:
             response_body = result.reason
-        secrets_ = [self.token]
+        secrets_ = [self.token, *self.secrets]
         self.exchanges.append(
             Exchange(
                 method=method,

@@ -10,17 +10,38 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from provisioning.engine.scim_client import Dialect, ScimClient, split_tenant_url
+from provisioning.outbound import destination_check
+from provisioning.validator import credentials as _credentials  # noqa: F401  (registers)
 from provisioning.validator import direct as _direct  # noqa: F401  (registers its checks)
 from provisioning.validator import lifecycle as _lifecycle  # noqa: F401  (registers its checks)
 from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
+from provisioning.validator.oauth import OAuthCredentials, oauth_token_fetch
 from provisioning.validator.registry import CHECKS, FLAG2020, CheckSpec
-from provisioning.validator.result import CheckResult, CheckStatus, ValidationReport, redact
+from provisioning.validator.result import (
+    Category,
+    CheckResult,
+    CheckStatus,
+    ValidationReport,
+    redact,
+)
 
 Progress = Callable[[int, int, str], None]
 
 
+ORDER = [
+    Category.CREDENTIALS,
+    Category.DIRECT,
+    Category.DIALECT,
+    Category.USER_LIFECYCLE,
+    Category.GROUP_LIFECYCLE,
+]
+
+
 def validation_checks(*, lifecycle: bool = False) -> list[CheckSpec]:
-    return [spec for spec in CHECKS if lifecycle or not spec.lifecycle]
+    """The checks of a run, in the order they run (each module's own order within a
+    category)."""
+    chosen = [spec for spec in CHECKS if lifecycle or not spec.lifecycle]
+    return sorted(chosen, key=lambda spec: ORDER.index(spec.category))
 
 
 def _run_one(spec: CheckSpec, ctx: RunContext, *, flag2020: bool) -> CheckResult:
@@ -37,6 +58,10 @@ def _run_one(spec: CheckSpec, ctx: RunContext, *, flag2020: bool) -> CheckResult
     if spec.groups and not ctx.groups:
         result.status = CheckStatus.SKIPPED
         result.message = "Groups are off for this run."
+        return result
+    if ctx.facts.get("credentials_failed"):
+        result.status = CheckStatus.SKIPPED
+        result.message = "Not run: the credentials are not valid (Validate_Credentials)."
         return result
     try:
         if spec.groups and ctx.facts.get("group_schema") is False:
@@ -62,7 +87,8 @@ def _run_one(spec: CheckSpec, ctx: RunContext, *, flag2020: bool) -> CheckResult
 def scim_validation_run(
     *,
     tenant_url: str,
-    token: str,
+    token: str = "",
+    oauth: OAuthCredentials | None = None,
     groups: bool = True,
     dialect: str | None = None,
     lifecycle: bool = False,
@@ -71,9 +97,14 @@ def scim_validation_run(
     """Run every check against ``tenant_url`` and delete what the run created on it.
 
     ``dialect`` is ``"default"`` or ``"aadOptscim062020"``; None takes the one the Tenant URL's
-    query string selects. Raises ``DestinationRefusedError`` when the URL may not be called (the
-    provisioning service's SSRF guard)."""
+    query string selects. With ``oauth`` the bearer token is fetched by the client-credentials
+    grant instead (Validate_Credentials). Raises ``DestinationRefusedError`` when a URL may not
+    be called (the provisioning service's SSRF guard)."""
     base, url_dialect = split_tenant_url(tenant_url)
+    destination_check(base)  # before a token is asked for it
+    outcome = oauth_token_fetch(credentials=oauth) if oauth else None
+    if outcome is not None:
+        token = outcome.access_token
     chosen = url_dialect if dialect is None else Dialect(flag2020=dialect == FLAG2020)
     client = ScimClient(
         tenant_url=tenant_url,
@@ -83,9 +114,15 @@ def scim_validation_run(
         max_retry_after=settings.PROVISIONING_MAX_RETRY_AFTER,
         dialect=chosen,
     )
-    ctx = RunContext(client=client, token=token, groups=groups)
+    ctx = RunContext(
+        client=client,
+        token=token,
+        groups=groups,
+        secrets=[oauth.client_secret] if oauth else [],
+    )
+    ctx.facts["oauth"] = outcome
     report = ValidationReport(
-        target_url=redact(base, [token]),
+        target_url=redact(base, [token, *ctx.secrets]),
         dialect=FLAG2020 if chosen.flag2020 else "default",
         groups=groups,
         run_prefix=ctx.prefix,

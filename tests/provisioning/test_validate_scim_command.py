@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.provisioning.validator_support import CompliantStub
+from tests.provisioning.validator_support import CompliantStub, TokenStub, bearer_required
 
 TOKEN = "cli-secret-token-42"
 
@@ -55,3 +55,38 @@ def test_the_own_tenant_succeeds_with_every_check(target, capsys):
     assert "Succeeded: " in out
     assert "PASSED  Create_User" in out
     assert "FAILED" not in out
+
+
+def test_oauth_reads_the_secret_from_the_environment(monkeypatch, capsys):
+    monkeypatch.setenv("VALIDATOR_SECRET", "s3cret-from-env")
+    answer = (200, {"access_token": "issued-2", "token_type": "Bearer", "expires_in": 7200})
+    with TokenStub(answer=answer) as tokens, CompliantStub() as stub:
+        stub.responder = bearer_required(stub, "issued-2")
+        call_command(
+            "validate_scim",
+            stub.url,
+            "--oauth",
+            tokens.url,
+            "app-1",
+            "VALIDATOR_SECRET",
+            "--direct-only",
+        )
+
+    assert tokens.forms[0]["client_secret"] == "s3cret-from-env"
+    out = capsys.readouterr().out
+    assert "PASSED  Validate_Credentials" in out
+    assert "s3cret-from-env" not in out
+
+
+def test_oauth_without_the_secret_variable_is_an_error(monkeypatch):
+    monkeypatch.delenv("VALIDATOR_SECRET", raising=False)
+
+    with pytest.raises(CommandError, match="VALIDATOR_SECRET is not set"):
+        call_command(
+            "validate_scim",
+            "http://127.0.0.1:9/scim",
+            "--oauth",
+            "http://127.0.0.1:9/t",
+            "c",
+            "VALIDATOR_SECRET",
+        )

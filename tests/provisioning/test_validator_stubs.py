@@ -6,9 +6,10 @@ import json
 
 import pytest
 
+from provisioning.validator.oauth import OAuthCredentials
 from provisioning.validator.result import CheckStatus
 from provisioning.validator.runner import scim_validation_run
-from tests.provisioning.validator_support import CompliantStub
+from tests.provisioning.validator_support import CompliantStub, TokenStub, bearer_required
 
 TOKEN = "stub-secret-token-0123456789"
 
@@ -38,7 +39,14 @@ def _run(stub, **options):
 
 
 def _not_passed(report):
-    return {r.name: r.status for r in report.results if r.status != CheckStatus.PASSED}
+    """Every check that did not pass, but Validate_Credentials skipped (a static token)."""
+    skipped_credentials = report.result("Validate_Credentials").status == CheckStatus.SKIPPED
+    return {
+        r.name: r.status
+        for r in report.results
+        if r.status != CheckStatus.PASSED
+        and not (r.name == "Validate_Credentials" and skipped_credentials)
+    }
 
 
 def test_a_compliant_target_succeeds_and_is_left_empty():
@@ -46,6 +54,7 @@ def test_a_compliant_target_succeeds_and_is_left_empty():
         report = _run(stub)
 
     assert _not_passed(report) == {}
+    assert report.result("Validate_Credentials").status == CheckStatus.SKIPPED
     assert report.overall == "Succeeded"
     assert stub.users == {}
     assert stub.groups == {}
@@ -108,7 +117,7 @@ def test_a_target_breaking_one_rule_fails_exactly_its_checks(stub, expected, dec
     assert stub.groups == {}
 
 
-def test_an_optional_failure_alone_is_a_warning_and_the_run_succeeds():
+def test_an_optional_check_that_fails_is_a_warning():
     with CompliantStub(breaks={"pagination"}) as stub:
         report = _run(stub, groups=True)
     assert report.result("SCIM_Group_Pagination").status == CheckStatus.WARNING
@@ -121,6 +130,7 @@ def test_groups_off_skips_the_group_checks_and_succeeds():
 
     assert report.overall == "Succeeded"
     assert {r.name for r in report.results if r.status == CheckStatus.SKIPPED} == {
+        "Validate_Credentials",
         "SCIM_Group_Create",
         "SCIM_Group_Update",
         "SCIM_Group_Pagination",
@@ -172,3 +182,61 @@ def test_the_aad_dialect_makes_the_flag_shapes_mandatory():
         "SCIM_User_Update": CheckStatus.FAILED,
         "Azure_Flat_Key_Replace": CheckStatus.FAILED,
     }
+
+
+SECRET = "client-secret-abc"
+
+
+def _oauth(token_stub):
+    return OAuthCredentials(token_url=token_stub.url, client_id="validator", client_secret=SECRET)
+
+
+def test_oauth_client_credentials_token_is_fetched_and_used():
+    answer = (200, {"access_token": "issued-1", "token_type": "Bearer", "expires_in": 3600})
+    with TokenStub(answer=answer) as tokens, CompliantStub() as stub:
+        stub.responder = bearer_required(stub, "issued-1")
+        report = scim_validation_run(tenant_url=stub.url, oauth=_oauth(tokens))
+
+    assert report.result("Validate_Credentials").status == CheckStatus.PASSED
+    assert _not_passed(report) == {}
+    assert tokens.forms == [
+        {"grant_type": "client_credentials", "client_id": "validator", "client_secret": SECRET}
+    ]
+    text = json.dumps(report.as_dict(), default=str)
+    assert SECRET not in text
+    assert "issued-1" not in text
+
+
+def test_a_token_endpoint_returning_a_bad_token_fails_validate_credentials_only():
+    answer = (200, {"access_token": "not-good", "token_type": "Bearer", "expires_in": 3600})
+    with TokenStub(answer=answer) as tokens, CompliantStub() as stub:
+        stub.responder = bearer_required(stub, "issued-1")
+        report = scim_validation_run(tenant_url=stub.url, oauth=_oauth(tokens))
+
+    failed = {r.name for r in report.results if r.status == CheckStatus.FAILED}
+    assert failed == {"Validate_Credentials"}
+    assert all(
+        r.status == CheckStatus.SKIPPED for r in report.results if r.name != "Validate_Credentials"
+    )
+    exchange = report.result("Validate_Credentials").deciding_exchange
+    assert (exchange.method, exchange.status) == ("GET", 401)
+    assert report.overall == "Failed"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ((400, {"error": "invalid_client"}), "answered 400"),
+        ((200, {"token_type": "Bearer", "expires_in": 3600}), "no access_token"),
+        ((200, {"access_token": "t", "token_type": "Bearer", "expires_in": 86400}), "1440 min"),
+    ],
+)
+def test_a_token_response_microsoft_would_refuse_fails_with_the_token_request(answer, problem):
+    with TokenStub(answer=answer) as tokens, CompliantStub() as stub:
+        report = scim_validation_run(tenant_url=stub.url, oauth=_oauth(tokens))
+
+    result = report.result("Validate_Credentials")
+    assert result.status == CheckStatus.FAILED
+    assert problem in result.message
+    assert result.deciding_exchange.method == "POST"
+    assert result.deciding_exchange.request_body["client_secret"] == "********"

@@ -5,10 +5,13 @@ through ``breaks``."""
 
 from __future__ import annotations
 
+import json
 import re
+import threading
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.provisioning.engine_support import StubScim
@@ -167,3 +170,56 @@ class CompliantStub(StubScim):
             resource["emails"] = [*emails, {"type": match[1], "value": value}]
             return
         _set(resource, path, value)
+
+
+@dataclass
+class TokenStub:
+    """An OAuth 2.0 token endpoint on a local port: answers the client-credentials grant with
+    ``answer`` (status, body) and records the forms it received."""
+
+    answer: tuple[int, dict[str, Any]]
+    forms: list[dict[str, str]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/oauth2/token"
+
+    def __enter__(self) -> TokenStub:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                form = urllib.parse.parse_qs(self.rfile.read(length).decode())
+                stub.forms.append({k: v[0] for k, v in form.items()})
+                status, body = stub.answer
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def bearer_required(stub: StubScim, token: str):
+    """A responder that answers 401 unless the request carried ``Bearer <token>``."""
+
+    def responder(method, path, body):
+        if stub.requests[-1].headers.get("Authorization") != f"Bearer {token}":
+            return 401, {"WWW-Authenticate": "Bearer"}, {"status": "401"}
+        return None
+
+    return responder

@@ -1,12 +1,13 @@
-"""``validate_scim URL --token T [--no-groups] [--dialect default|aadOptscim062020]
-[--direct-only] [--json FILE]``: Microsoft's gallery-readiness checks against any SCIM
-endpoint, with a progress bar on a terminal; the exit status is 0 only when the run Succeeded
-(usable in a vendor's CI). The lifecycle checks need this project's database (a scratch
-directory and app); ``--direct-only`` leaves them out."""
+"""``validate_scim URL --token T | --oauth TOKEN_URL CLIENT_ID SECRET_ENV [--no-groups]
+[--dialect default|aadOptscim062020] [--direct-only] [--json FILE]``: Microsoft's
+gallery-readiness checks against any SCIM endpoint, with a progress bar on a terminal; the exit
+status is 0 only when the run Succeeded (usable in a vendor's CI). The lifecycle checks need
+this project's database (a scratch directory and app); ``--direct-only`` leaves them out."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from provisioning.outbound import DestinationRefusedError
+from provisioning.validator.oauth import OAuthCredentials
 from provisioning.validator.registry import DEFAULT, FLAG2020
 from provisioning.validator.result import CheckStatus, ValidationReport
 from provisioning.validator.runner import scim_validation_run
@@ -31,7 +33,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("url", help="The Tenant URL (SCIM base URL) to validate")
-        parser.add_argument("--token", required=True, help="The bearer token (Secret Token)")
+        credentials = parser.add_mutually_exclusive_group(required=True)
+        credentials.add_argument("--token", help="The bearer token (Secret Token)")
+        credentials.add_argument(
+            "--oauth",
+            nargs=3,
+            metavar=("TOKEN_URL", "CLIENT_ID", "SECRET_ENV"),
+            help="OAuth 2.0 client-credentials grant; the client secret is read from the "
+            "environment variable SECRET_ENV (never from the command line)",
+        )
         parser.add_argument(
             "--no-groups", action="store_true", help="Skip the group checks (no /Groups)"
         )
@@ -49,8 +59,27 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_file", help="Write the full result to FILE")
 
     def handle(
-        self, *args, url, token, no_groups, dialect, direct_only, json_file, verbosity, **options
+        self,
+        *args,
+        url,
+        token,
+        oauth,
+        no_groups,
+        dialect,
+        direct_only,
+        json_file,
+        verbosity,
+        **options,
     ):
+        credentials = None
+        if oauth:
+            token_url, client_id, secret_env = oauth
+            secret = os.environ.get(secret_env, "")
+            if not secret:
+                raise CommandError(f"The environment variable {secret_env} is not set.")
+            credentials = OAuthCredentials(
+                token_url=token_url, client_id=client_id, client_secret=secret
+            )
         bar = tqdm(
             total=1,
             unit="check",
@@ -68,7 +97,8 @@ class Command(BaseCommand):
         try:
             report = scim_validation_run(
                 tenant_url=url,
-                token=token,
+                token=token or "",
+                oauth=credentials,
                 groups=not no_groups,
                 dialect=dialect,
                 lifecycle=not direct_only,
