@@ -12,6 +12,7 @@ from provisioning.models import (
     ObjectMapping,
     ProvisioningAuditEvent,
     ProvisioningJob,
+    ScimValidationRun,
 )
 
 
@@ -102,3 +103,13 @@ class ProvisioningAuditEventAdmin(ReadOnlyAdmin):
 class ChangeRecordAdmin(ReadOnlyAdmin):
     list_display = ("id", "directory", "object_type", "object_id", "change_type", "created_at")
     list_filter = ("object_type", "change_type")
+
+
+@admin.register(ScimValidationRun)
+class ScimValidationRunAdmin(ReadOnlyAdmin):
+    """SCIM Validator runs, for support: never the encrypted token."""
+
+    list_display = ("created_at", "directory", "tenant_url", "dialect", "status")
+    list_filter = ("status", "dialect")
+    search_fields = ("tenant_url",)
+    exclude = ("token_encrypted",)

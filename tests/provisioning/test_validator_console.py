@@ -102,3 +102,17 @@ def test_the_page_is_for_staff_only(client):
     client.force_login(UserFactory(is_staff=False))
 
     assert client.get(_page(directory)).status_code in (302, 403)
+
+
+def test_support_staff_see_runs_in_the_admin_without_the_token(admin_client):
+    run = ScimValidationRun.objects.create(
+        directory=DirectoryFactory(), tenant_url="http://x.example", token_encrypted="gAAAA-secret"
+    )
+
+    listing = admin_client.get("/admin/provisioning/scimvalidationrun/")
+    detail = admin_client.get(f"/admin/provisioning/scimvalidationrun/{run.pk}/change/")
+
+    assert listing.status_code == 200
+    assert "http://x.example" in listing.content.decode()
+    assert detail.status_code == 200
+    assert "gAAAA-secret" not in detail.content.decode()
