@@ -463,8 +463,24 @@ class ScimValidatorForm(forms.Form):
         max_length=2048,
         widget=forms.URLInput(attrs={"placeholder": "https://scim.example.com/scim/v2"}),
     )
+    auth_method = forms.ChoiceField(
+        label="Authentication Method",
+        choices=[
+            ("bearer", "Bearer authentication"),
+            ("oauth", "OAuth2 client credentials grant"),
+        ],
+        initial="bearer",
+        required=False,  # Bearer when not given (a script posting the old form)
+    )
     secret_token = forms.CharField(
         label="Secret Token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    oauth_token_url = forms.CharField(label="Token URL", required=False, max_length=2048)
+    oauth_client_id = forms.CharField(label="Client ID", required=False, max_length=255)
+    oauth_client_secret = forms.CharField(
+        label="Client Secret",
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
     )
@@ -482,3 +498,11 @@ class ScimValidatorForm(forms.Form):
         required=False,
         initial=True,
     )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("auth_method") == "oauth":
+            for name in ("oauth_token_url", "oauth_client_id", "oauth_client_secret"):
+                if not data.get(name):
+                    self.add_error(name, "This field is required with OAuth.")
+        return data

@@ -882,12 +882,22 @@ class ScimValidationRun(models.Model):
         DEFAULT = "default", "Default"
         FLAG2020 = "aadOptscim062020", "aadOptscim062020"
 
+    class AuthMethod(models.TextChoices):
+        BEARER = "bearer", "Bearer authentication"
+        OAUTH = "oauth", "OAuth2 client credentials grant"
+
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     directory = models.ForeignKey(
         Directory, on_delete=models.CASCADE, related_name="scim_validation_runs"
     )
     tenant_url = models.CharField("Tenant URL", max_length=2048)
+    auth_method = models.CharField(
+        "Authentication Method", max_length=8, choices=AuthMethod.choices, default=AuthMethod.BEARER
+    )
+    # The Secret Token, or with OAuth the client secret: encrypted, and only until the run ends.
     token_encrypted = models.TextField(blank=True)
+    oauth_token_url = models.CharField("Token URL", max_length=2048, blank=True)
+    oauth_client_id = models.CharField("Client ID", max_length=255, blank=True)
     groups = models.BooleanField(default=True)
     dialect = models.CharField(max_length=24, choices=Dialect.choices, default=Dialect.DEFAULT)
     lifecycle = models.BooleanField(default=True)

@@ -17,27 +17,43 @@ def scim_validation_run_create(
     *,
     directory: Directory,
     tenant_url: str,
-    token: str,
+    token: str = "",
+    oauth_token_url: str = "",
+    oauth_client_id: str = "",
+    oauth_client_secret: str = "",
     groups: bool = True,
     dialect: str = ScimValidationRun.Dialect.DEFAULT,
     lifecycle: bool = True,
     actor: AbstractBaseUser | None = None,
 ) -> ScimValidationRun:
-    """Store the request (the token encrypted) and queue the run once the row is committed."""
+    """Store the request (the Secret Token, or with OAuth the client secret, encrypted) and
+    queue the run once the row is committed. With ``oauth_token_url`` the run authenticates
+    by the client-credentials grant."""
     tenant_url = tenant_url.strip()
+    oauth_token_url = oauth_token_url.strip()
     errors = {}
     if not tenant_url:
         errors["tenant_url"] = "This field is required."
     elif problem := tenant_url_problem(tenant_url):
         errors["tenant_url"] = problem
+    if oauth_token_url and (problem := tenant_url_problem(oauth_token_url)):
+        errors["oauth_token_url"] = problem.replace("Tenant URL", "Token URL")
     if dialect not in ScimValidationRun.Dialect.values:
         errors["dialect"] = "Select a valid choice."
     if errors:
         raise ValidationError(errors)
+    secret = (oauth_client_secret if oauth_token_url else token).strip()
     run = ScimValidationRun.objects.create(
         directory=directory,
         tenant_url=tenant_url,
-        token_encrypted=secret_encrypt(token.strip()) if token.strip() else "",
+        auth_method=(
+            ScimValidationRun.AuthMethod.OAUTH
+            if oauth_token_url
+            else ScimValidationRun.AuthMethod.BEARER
+        ),
+        oauth_token_url=oauth_token_url,
+        oauth_client_id=oauth_client_id.strip(),
+        token_encrypted=secret_encrypt(secret) if secret else "",
         groups=groups,
         dialect=dialect,
         lifecycle=lifecycle,

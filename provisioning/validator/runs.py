@@ -10,6 +10,7 @@ from django.utils import timezone
 from provisioning.crypto import SecretUnavailableError, secret_decrypt
 from provisioning.models import ScimValidationRun
 from provisioning.outbound import DestinationRefusedError
+from provisioning.validator.oauth import OAuthCredentials
 from provisioning.validator.runner import scim_validation_run
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,20 @@ def scim_validation_run_execute(*, run_pk: int) -> ScimValidationRun | None:
         run.save(update_fields=["done", "total", "current"])
 
     try:
+        secret = secret_decrypt(run.token_encrypted) if run.token_encrypted else ""
+        oauth = (
+            OAuthCredentials(
+                token_url=run.oauth_token_url,
+                client_id=run.oauth_client_id,
+                client_secret=secret,
+            )
+            if run.auth_method == ScimValidationRun.AuthMethod.OAUTH
+            else None
+        )
         report = scim_validation_run(
             tenant_url=run.tenant_url,
-            token=secret_decrypt(run.token_encrypted) if run.token_encrypted else "",
+            token="" if oauth else secret,
+            oauth=oauth,
             groups=run.groups,
             dialect=run.dialect,
             lifecycle=run.lifecycle,

@@ -38,6 +38,15 @@ class ScimValidatorView(DirectoryMixin, TemplateView):
                     directory=self.directory,
                     tenant_url=data["tenant_url"],
                     token=data["secret_token"],
+                    **(
+                        {
+                            "oauth_token_url": data["oauth_token_url"],
+                            "oauth_client_id": data["oauth_client_id"],
+                            "oauth_client_secret": data["oauth_client_secret"],
+                        }
+                        if data["auth_method"] == "oauth"
+                        else {}
+                    ),
                     groups=data["groups"],
                     dialect=data["dialect"],
                     lifecycle=data["lifecycle"],

@@ -8,7 +8,7 @@ import pytest
 from provisioning.models import ScimValidationRun
 from provisioning.validator.runs import scim_validation_run_execute
 from tests.factories import DirectoryFactory, UserFactory
-from tests.provisioning.validator_support import CompliantStub
+from tests.provisioning.validator_support import CompliantStub, TokenStub, bearer_required
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,3 +116,46 @@ def test_support_staff_see_runs_in_the_admin_without_the_token(admin_client):
     assert "http://x.example" in listing.content.decode()
     assert detail.status_code == 200
     assert "gAAAA-secret" not in detail.content.decode()
+
+
+def test_a_run_with_the_oauth_client_credentials_grant(staff_client):
+    directory = DirectoryFactory()
+    answer = (200, {"access_token": "issued-3", "token_type": "Bearer", "expires_in": 3600})
+    with TokenStub(answer=answer) as tokens, CompliantStub() as stub:
+        stub.responder = bearer_required(stub, "issued-3")
+        staff_client.post(
+            _page(directory),
+            {
+                "tenant_url": stub.url,
+                "auth_method": "oauth",
+                "oauth_token_url": tokens.url,
+                "oauth_client_id": "app-9",
+                "oauth_client_secret": "the-client-secret",
+                "dialect": "default",
+                "groups": "on",
+            },
+        )
+        run = ScimValidationRun.objects.get()
+        assert run.auth_method == "oauth"
+        assert "the-client-secret" not in run.token_encrypted
+        scim_validation_run_execute(run_pk=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert tokens.forms[0]["client_secret"] == "the-client-secret"
+    page = staff_client.get(_page(directory, f"{run.public_id}/")).content.decode()
+    assert "OAuth2 client credentials grant" in page
+    assert "the-client-secret" not in page
+    assert "issued-3" not in page
+
+
+def test_oauth_needs_its_three_fields(staff_client):
+    directory = DirectoryFactory()
+
+    response = staff_client.post(
+        _page(directory),
+        {"tenant_url": "http://127.0.0.1:9/scim", "auth_method": "oauth", "dialect": "default"},
+    )
+
+    assert response.content.decode().count("This field is required with OAuth.") == 3
+    assert not ScimValidationRun.objects.exists()
