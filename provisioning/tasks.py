@@ -15,8 +15,10 @@
   created on the target), so the retry neither loses nor duplicates an object.
 
 Tasks take ids and call services and the engine. Nothing imports this module but the services
-that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``), and nothing this
-module imports imports them, so there is no import circle.
+that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``,
+``services/validator_runs.py``), and nothing this module imports imports them, so there is no
+import circle (which is why the validator's lifecycle checks configure their scratch job
+without ``services/jobs.py``).
 """
 
 from __future__ import annotations
