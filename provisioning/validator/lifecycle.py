@@ -25,6 +25,7 @@ from provisioning.models import (
     DirectoryGroup,
     DirectoryUser,
     EnterpriseApplication,
+    ObjectMapping,
     ProvisioningJob,
     ProvisioningLogEntry,
 )
@@ -45,6 +46,7 @@ from provisioning.services.directory import (
     directory_user_soft_delete,
     directory_user_update,
 )
+from provisioning.services.mappings import object_mapping_update
 from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
 from provisioning.validator.direct import value_at
 from provisioning.validator.registry import check
@@ -85,6 +87,16 @@ def _scratch(ctx: RunContext) -> Scratch:
     job.secret_token_encrypted = secret_encrypt(ctx.token) if ctx.token else ""
     job.status = ProvisioningJob.Status.OFF
     job.save()
+    if not ctx.groups:
+        # Groups off: the scratch app provisions users only, so the engine never calls /Groups.
+        groups = job.mappings.get(object_type=ObjectMapping.ObjectType.GROUP)
+        object_mapping_update(
+            mapping=groups,
+            enabled=False,
+            action_create=groups.action_create,
+            action_update=groups.action_update,
+            action_delete=groups.action_delete,
+        )
     scratch = Scratch(directory=directory, app=app, job=job)
     ctx.facts["scratch"] = scratch
     return scratch
@@ -156,12 +168,24 @@ def _log(
     *,
     cycle_id: str | None = None,
 ) -> ProvisioningLogEntry:
-    """The provisioning log entry of ``subject`` in the cycle (or the latest on-demand one):
-    it must record one of ``actions`` with status Success."""
+    """The provisioning log entry of ``subject`` in the cycle (or the on-demand ones): one of
+    them must record one of ``actions`` with status Success. (A cycle may log more than one
+    entry for an object, e.g. a Disable and the retry of a failed manager reference.)"""
     scratch = _scratch(ctx)
-    entries = ProvisioningLogEntry.objects.filter(job=scratch.job, source_id=str(subject.object_id))
+    entries = ProvisioningLogEntry.objects.filter(
+        job=scratch.job, source_id=str(subject.object_id)
+    ).exclude(action=Action.OTHER)
     entries = entries.filter(cycle_id=cycle_id) if cycle_id else entries.filter(cycle_id=None)
-    entry = entries.exclude(action=Action.OTHER).order_by("-id").first()
+    entries = list(entries.order_by("-id"))
+    entry = next(
+        (
+            e
+            for e in entries
+            if e.action in actions and e.status == ProvisioningLogEntry.Status.SUCCESS
+        ),
+        None,
+    ) or next((e for e in entries if e.action in actions), None)
+    entry = entry or (entries[0] if entries else None)
     summary = (
         {
             "action": entry.action,
@@ -184,6 +208,15 @@ def _log(
             index,
         )
     return entry
+
+
+def _on_demand_note(ctx: RunContext, result: Any) -> None:
+    """What provision on demand said (its reason when it stopped before logging anything)."""
+    _record_note(
+        ctx,
+        "Provision on demand",
+        {"status": result.status, "error_code": result.error_code, "reason": result.reason},
+    )
 
 
 def _target_user(ctx: RunContext, user: DirectoryUser) -> tuple[dict[str, Any] | None, int]:
@@ -340,6 +373,7 @@ def pod_user(ctx: RunContext) -> str:
     Microsoft: "POD_User"."""
     user = _user(ctx, "pod")
     result = provisioning_on_demand_run(job=_scratch(ctx).job, user=user)
+    _on_demand_note(ctx, result)
     entry = _log(ctx, user, (Action.CREATE,))
     _expect_user(ctx, user, active=True)
     return f"Provisioned on demand: {result.status or entry.status}."
@@ -457,7 +491,8 @@ def pod_group(ctx: RunContext) -> str:
     Microsoft: "POD_Group"."""
     member = _user(ctx, "podmember")
     group = _group(ctx, "pod", members=[member])
-    provisioning_on_demand_group_run(job=_scratch(ctx).job, group=group, members=[member])
+    result = provisioning_on_demand_group_run(job=_scratch(ctx).job, group=group, members=[member])
+    _on_demand_note(ctx, result)
     _log(ctx, group, (Action.CREATE,))
     members, index = _members(ctx, group)
     if _target_id(ctx, member) not in members:

@@ -240,3 +240,43 @@ def test_a_token_response_microsoft_would_refuse_fails_with_the_token_request(an
     assert problem in result.message
     assert result.deciding_exchange.method == "POST"
     assert result.deciding_exchange.request_body["client_secret"] == "********"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("stub", "expected"),
+    [
+        pytest.param(
+            CompliantStub(responder=_manager_rejected),
+            {"SCIM_Update_Manager", "User_Update_Manager"},
+            id="manager-patch-rejected",
+        ),
+        pytest.param(
+            CompliantStub(responder=_string_false_rejected),
+            # Entra disables (and deprovisions on unassign) with the string "False".
+            {"Azure_String_Booleans", "Disable_User", "Restore_User"},
+            id="string-false-rejected",
+        ),
+    ],
+)
+def test_the_lifecycle_checks_see_the_same_broken_rule_through_the_engine(stub, expected):
+    with stub:
+        report = _run(stub, lifecycle=True)
+
+    assert set(_not_passed(report)) == expected
+    deciding = report.result(sorted(expected - {"SCIM_Update_Manager"})[-1]).deciding_exchange
+    assert deciding.method == "LOG"
+    assert deciding.response_body["status"] == "Failure"
+    assert stub.users == {}
+    assert stub.groups == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_groups_off_keeps_the_engine_away_from_groups():
+    with CompliantStub(responder=_no_groups) as stub:
+        report = _run(stub, groups=False, lifecycle=True)
+
+    assert report.overall == "Succeeded"
+    assert report.result("Create_User").status == CheckStatus.PASSED
+    assert report.result("Create_Group").status == CheckStatus.SKIPPED
+    assert not any("/Groups" in r.path for r in stub.requests)
