@@ -501,6 +501,36 @@ def pod_group(ctx: RunContext) -> str:
 
 
 @check(
+    "Restore_Group",
+    category=Category.GROUP_LIFECYCLE,
+    lifecycle=True,
+    groups=True,
+    mandatory=False,
+)
+def restore_group(ctx: RunContext) -> str:
+    """A group unassigned from the app is deprovisioned (log Delete Success; gone from the
+    target: groups have no soft delete); assigned again, it is provisioned again (log Create or
+    Update Success; found by displayName).
+
+    Microsoft: "Restore_Group" (optional)."""
+    scratch = _scratch(ctx)
+    group = _group(ctx, "restore")
+    _log(ctx, group, (Action.CREATE,), cycle_id=_cycle(ctx))
+    assignment = scratch.app.assignments.get(principal_group=group)
+    app_role_assignment_delete(application=scratch.app, assignment=assignment)
+    _log(ctx, group, (Action.DELETE, Action.DISABLE), cycle_id=_cycle(ctx))
+    found, index = _target_group(ctx, group.display_name)
+    if found is not None:
+        raise CheckFailedError("The unassigned group is still in the target.", index)
+    app_role_assignment_create(application=scratch.app, principal=group)
+    _log(ctx, group, (Action.CREATE, Action.UPDATE), cycle_id=_cycle(ctx))
+    found, index = _target_group(ctx, group.display_name)
+    if found is None:
+        raise CheckFailedError("The reassigned group is not in the target.", index)
+    return "Unassigned (deleted) and provisioned again."
+
+
+@check(
     "Delete_Group",
     category=Category.GROUP_LIFECYCLE,
     lifecycle=True,
