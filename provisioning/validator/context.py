@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from provisioning.engine.scim_client import ScimClient, ScimResult
+from provisioning.engine.scim_client import ScimClient, ScimResult, filter_value
 from provisioning.validator.result import Exchange, clip, redact
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -104,8 +104,7 @@ class RunContext:
         return self.send("GET", path, params=params)
 
     def query(self, resource: str, attribute: str, value: str) -> tuple[ScimResult, int]:
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        params = {"filter": f'{attribute} eq "{escaped}"'}
+        params = {"filter": f"{attribute} eq {filter_value(value)}"}
         if resource == "Groups":
             params = {"excludedAttributes": "members", **params}
         return self.send("GET", f"/{resource}", params=params, is_query=True)

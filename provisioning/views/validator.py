@@ -84,8 +84,34 @@ class ScimValidationRunView(_RunMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["run"] = self.get_run(kwargs["run_id"])
+        run = self.get_run(kwargs["run_id"])
+        context["run"] = run
+        context["results"] = _displayed(run.result) if run.result else []
         return context
+
+
+def _json(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _displayed(report: dict) -> list[dict]:
+    """The stored report's results with each exchange as the text the table expands to."""
+    results = []
+    for result in report.get("results", []):
+        exchanges = []
+        for index, x in enumerate(result.get("exchanges", [])):
+            lines = [f"{x['method']} {x['url']}"]
+            if x.get("request_body") is not None:
+                lines.append(_json(x["request_body"]))
+            if x["method"] != "LOG":
+                lines.append(f"→ {x.get('status') or 'no response'}")
+            if x.get("response_body") is not None:
+                lines.append(_json(x["response_body"]))
+            exchanges.append(
+                {"text": "\n".join(lines), "deciding": index == result.get("deciding")}
+            )
+        results.append({**result, "exchanges": exchanges})
+    return results
 
 
 class ScimValidationRunJsonView(_RunMixin, View):
