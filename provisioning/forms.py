@@ -456,8 +456,11 @@ class ScopingFilterForm(forms.Form):
 
 
 class ScimValidatorForm(forms.Form):
-    """Enterprise applications › SCIM Validator: the endpoint to validate and how."""
+    """Enterprise applications › SCIM Validator: the endpoint to validate and how. ``app`` is
+    set when the page was opened from an app's Provisioning tab ("Validate this endpoint"): its
+    saved Secret Token is used when none is typed."""
 
+    app = forms.UUIDField(required=False, widget=forms.HiddenInput)
     tenant_url = forms.CharField(
         label="Tenant URL",
         max_length=2048,

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from provisioning.crypto import secret_encrypt
-from provisioning.models import Directory, ScimValidationRun
+from provisioning.models import Directory, ProvisioningJob, ScimValidationRun
 from provisioning.outbound import tenant_url_problem
 from provisioning.tasks import run_scim_validation
 
@@ -24,11 +24,13 @@ def scim_validation_run_create(
     groups: bool = True,
     dialect: str = ScimValidationRun.Dialect.DEFAULT,
     lifecycle: bool = True,
+    saved_token_of: ProvisioningJob | None = None,
     actor: AbstractBaseUser | None = None,
 ) -> ScimValidationRun:
     """Store the request (the Secret Token, or with OAuth the client secret, encrypted) and
     queue the run once the row is committed. With ``oauth_token_url`` the run authenticates
-    by the client-credentials grant."""
+    by the client-credentials grant. With ``saved_token_of`` and no token typed, that job's saved
+    Secret Token is used (copied still encrypted: it is never shown)."""
     tenant_url = tenant_url.strip()
     oauth_token_url = oauth_token_url.strip()
     errors = {}
@@ -43,6 +45,11 @@ def scim_validation_run_create(
     if errors:
         raise ValidationError(errors)
     secret = (oauth_client_secret if oauth_token_url else token).strip()
+    encrypted = secret_encrypt(secret) if secret else ""
+    if not secret and not oauth_token_url and saved_token_of is not None:
+        if saved_token_of.application.directory_id != directory.pk:
+            raise ValueError("the job belongs to another directory")
+        encrypted = saved_token_of.secret_token_encrypted or ""
     run = ScimValidationRun.objects.create(
         directory=directory,
         tenant_url=tenant_url,
@@ -53,7 +60,7 @@ def scim_validation_run_create(
         ),
         oauth_token_url=oauth_token_url,
         oauth_client_id=oauth_client_id.strip(),
-        token_encrypted=secret_encrypt(secret) if secret else "",
+        token_encrypted=encrypted,
         groups=groups,
         dialect=dialect,
         lifecycle=lifecycle,

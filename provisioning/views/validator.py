@@ -11,8 +11,9 @@ from django.shortcuts import redirect
 from django.views import View
 from django.views.generic import TemplateView
 
+from provisioning import selectors
 from provisioning.forms import ScimValidatorForm
-from provisioning.models import ScimValidationRun
+from provisioning.models import EnterpriseApplication, ScimValidationRun
 from provisioning.services.validator_runs import scim_validation_run_create
 from provisioning.views.base import DirectoryMixin, apply_errors
 
@@ -23,9 +24,26 @@ class ScimValidatorView(DirectoryMixin, TemplateView):
     template_name = "provisioning/scim_validator.html"
     menu = "validator"
 
+    def _application(self, object_id) -> EnterpriseApplication | None:
+        if not object_id:
+            return None
+        return selectors.application_get(directory=self.directory, object_id=object_id)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.setdefault("form", ScimValidatorForm())
+        if "form" not in context:
+            initial = {}
+            try:
+                application = self._application(self.request.GET.get("app"))
+            except ValidationError:
+                application = None
+            if application is not None:
+                initial = {
+                    "app": application.object_id,
+                    "tenant_url": application.provisioning_job.tenant_url,
+                }
+            context["form"] = ScimValidatorForm(initial=initial)
+            context["application"] = application
         context["runs"] = self.directory.scim_validation_runs.all()[:HISTORY]
         return context
 
@@ -33,6 +51,7 @@ class ScimValidatorView(DirectoryMixin, TemplateView):
         form = ScimValidatorForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
+            application = self._application(data["app"])
             try:
                 run = scim_validation_run_create(
                     directory=self.directory,
@@ -50,6 +69,7 @@ class ScimValidatorView(DirectoryMixin, TemplateView):
                     groups=data["groups"],
                     dialect=data["dialect"],
                     lifecycle=data["lifecycle"],
+                    saved_token_of=application.provisioning_job if application else None,
                     actor=request.user,
                 )
             except ValidationError as error:

@@ -7,7 +7,8 @@ import pytest
 
 from provisioning.models import ScimValidationRun
 from provisioning.validator.runs import scim_validation_run_execute
-from tests.factories import DirectoryFactory, UserFactory
+from tests.factories import DirectoryFactory, UserFactory, make_application
+from tests.provisioning.engine_support import make_app
 from tests.provisioning.validator_support import CompliantStub, TokenStub, bearer_required
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -159,3 +160,36 @@ def test_oauth_needs_its_three_fields(staff_client):
 
     assert response.content.decode().count("This field is required with OAuth.") == 3
     assert not ScimValidationRun.objects.exists()
+
+
+def test_validate_this_endpoint_from_an_app_uses_its_saved_token(staff_client, target):
+    app = make_app(target)
+    directory = app.directory
+    tab = staff_client.get(
+        f"/azure/directories/{directory.tenant_id}/apps/{app.object_id}/provisioning/"
+    ).content.decode()
+    assert f"scim-validator/?app={app.object_id}" in tab
+
+    page = staff_client.get(_page(directory), {"app": str(app.object_id)}).content.decode()
+    assert f'value="{target.url}"' in page
+    assert "Its saved Secret Token is used" in page
+    assert target.token not in page
+
+    staff_client.post(
+        _page(directory),
+        {"app": str(app.object_id), "tenant_url": target.url, "dialect": "default"},
+    )
+    run = ScimValidationRun.objects.get()
+    assert run.token_encrypted == app.provisioning_job.secret_token_encrypted
+    scim_validation_run_execute(run_pk=run.pk)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+
+
+def test_an_app_of_another_directory_is_not_found(staff_client):
+    other_app = make_application(directory=DirectoryFactory())
+
+    response = staff_client.get(_page(DirectoryFactory()), {"app": str(other_app.object_id)})
+
+    assert response.status_code == 404
