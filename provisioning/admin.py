@@ -44,6 +44,7 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningJobState,
     ProvisioningLogEntry,
+    ScimValidationRun,
 )
 from provisioning.scoping import evaluate_scoping, filters_from_json
 from provisioning.services.jobs import (
@@ -693,3 +694,13 @@ class ChangeRecordAdmin(SupportAdmin):
     list_select_related = ("directory",)
     ordering = ("-id",)
     search_uuid_fields = ("object_id",)
+
+
+@admin.register(ScimValidationRun)
+class ScimValidationRunAdmin(SupportAdmin):
+    """SCIM Validator runs, for support: never the encrypted token."""
+
+    list_display = ("created_at", "directory", "tenant_url", "dialect", "status")
+    list_filter = ("status", "dialect")
+    search_prefix_fields = ("tenant_url",)
+    exclude = ("token_encrypted",)

@@ -535,3 +535,59 @@ class RowButtonForm(forms.Form):
     @property
     def row_id(self) -> int | None:
         return self.cleaned_data[self.button] if self.is_valid() else None
+
+
+class ScimValidatorForm(forms.Form):
+    """Enterprise applications › SCIM Validator: the endpoint to validate and how. ``app`` is
+    set when the page was opened from an app's Provisioning tab ("Validate this endpoint"): its
+    saved Secret Token is used when none is typed."""
+
+    app = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    tenant_url = forms.CharField(
+        label="Tenant URL",
+        max_length=2048,
+        widget=forms.URLInput(attrs={"placeholder": "https://scim.example.com/scim/v2"}),
+    )
+    auth_method = forms.ChoiceField(
+        label="Authentication Method",
+        choices=[
+            ("bearer", "Bearer authentication"),
+            ("oauth", "OAuth2 client credentials grant"),
+        ],
+        initial="bearer",
+        required=False,  # Bearer when not given (a script posting the old form)
+    )
+    secret_token = forms.CharField(
+        label="Secret Token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    oauth_token_url = forms.CharField(label="Token URL", required=False, max_length=2048)
+    oauth_client_id = forms.CharField(label="Client ID", required=False, max_length=255)
+    oauth_client_secret = forms.CharField(
+        label="Client Secret",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+    )
+    groups = forms.BooleanField(label="Validate groups", required=False, initial=True)
+    dialect = forms.ChoiceField(
+        label="PATCH dialect",
+        choices=[
+            ("default", "Default"),
+            ("aadOptscim062020", "aadOptscim062020 (feature flag)"),
+        ],
+        initial="default",
+    )
+    lifecycle = forms.BooleanField(
+        label="Include the user and group lifecycle checks (through the provisioning engine)",
+        required=False,
+        initial=True,
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("auth_method") == "oauth":
+            for name in ("oauth_token_url", "oauth_client_id", "oauth_client_secret"):
+                if not data.get(name):
+                    self.add_error(name, "This field is required with OAuth.")
+        return data

@@ -928,3 +928,67 @@ class DirectoryImportJob(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class ScimValidationRun(models.Model):
+    """One run of the SCIM Validator started from the console: what was asked, its progress
+    while a worker runs it, and its result (the report as JSON). The token is kept encrypted
+    only until the run ends."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        ERROR = "error", "Could not run"
+
+    class Dialect(models.TextChoices):
+        DEFAULT = "default", "Default"
+        FLAG2020 = "aadOptscim062020", "aadOptscim062020"
+
+    class AuthMethod(models.TextChoices):
+        BEARER = "bearer", "Bearer authentication"
+        OAUTH = "oauth", "OAuth2 client credentials grant"
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    directory = models.ForeignKey(
+        Directory, on_delete=models.CASCADE, related_name="scim_validation_runs"
+    )
+    tenant_url = models.CharField("Tenant URL", max_length=2048)
+    auth_method = models.CharField(
+        "Authentication Method", max_length=8, choices=AuthMethod.choices, default=AuthMethod.BEARER
+    )
+    # The Secret Token, or with OAuth the client secret: encrypted, and only until the run ends.
+    token_encrypted = models.TextField(blank=True)
+    oauth_token_url = models.CharField("Token URL", max_length=2048, blank=True)
+    oauth_client_id = models.CharField("Client ID", max_length=255, blank=True)
+    groups = models.BooleanField(default=True)
+    dialect = models.CharField(max_length=24, choices=Dialect.choices, default=Dialect.DEFAULT)
+    lifecycle = models.BooleanField(default=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    current = models.CharField(max_length=64, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_url} ({self.get_status_display()})"
+
+    @property
+    def percent(self) -> int:
+        if self.finished:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED, self.Status.ERROR)

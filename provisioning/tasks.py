@@ -7,6 +7,7 @@
   once across any number of workers, while different jobs run in parallel.
 * ``provisioning.prune_logs`` — daily retention of provisioning logs.
 * ``provisioning.run_directory_import`` — a large directory file imported on a worker.
+* ``provisioning.run_scim_validation`` — a SCIM Validator run started from the console.
 * ``provisioning.retry_stalled_jobs`` — every minute: a job left ``doing`` by a worker that
   died (``kill -9``, OOM, a lost machine: no heartbeat for ``WORKER_STALLED_SECONDS``) is put
   back in the queue, so its lock is released and provisioning goes on by itself. A cycle is
@@ -14,8 +15,10 @@
   created on the target), so the retry neither loses nor duplicates an object.
 
 Tasks take ids and call services and the engine. Nothing imports this module but the services
-that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``), and nothing this
-module imports imports them, so there is no import circle.
+that defer its tasks (``services/jobs.py``, ``services/import_jobs.py``,
+``services/validator_runs.py``), and nothing this module imports imports them, so there is no
+import circle (which is why the validator's lifecycle checks configure their scratch job
+without ``services/jobs.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from provisioning.models import ProvisioningJob
 from provisioning.selectors import jobs_due
 from provisioning.services.import_worker import directory_import_job_run
 from provisioning.services.logs import provisioning_logs_prune
+from provisioning.validator.runs import scim_validation_run_execute
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +100,16 @@ def run_directory_import(job_pk: int) -> str | None:
     """Import a large directory file in the background (progress on the job row)."""
     job = directory_import_job_run(job_pk=job_pk)
     return job.status if job else None
+
+
+@app.task(name="provisioning.run_scim_validation")
+def run_scim_validation(run_pk: int) -> str | None:
+    """Run the SCIM Validator for a console request (progress on the run's row)."""
+    try:
+        run = scim_validation_run_execute(run_pk=run_pk)
+        return run.status if run else None
+    finally:
+        close_old_connections()
 
 
 @app.periodic(cron="* * * * *", periodic_id="retry-stalled-jobs")

@@ -26,6 +26,17 @@ urlpatterns = [
     path(directory + "import/<uuid:job_id>/", views.ImportJobView.as_view(), name="import-job"),
     path(directory + "apps/", views.ApplicationListView.as_view(), name="apps"),
     path(directory + "apps/new/", views.ApplicationGalleryView.as_view(), name="app-new"),
+    path(directory + "scim-validator/", views.ScimValidatorView.as_view(), name="scim-validator"),
+    path(
+        directory + "scim-validator/<uuid:run_id>/",
+        views.ScimValidationRunView.as_view(),
+        name="scim-validator-run",
+    ),
+    path(
+        directory + "scim-validator/<uuid:run_id>/json/",
+        views.ScimValidationRunJsonView.as_view(),
+        name="scim-validator-json",
+    ),
     path(app, views.ApplicationOverviewView.as_view(), name="app-overview"),
     path(app + "users/", views.ApplicationUsersGroupsView.as_view(), name="app-users"),
     path(app + "audit/", views.ApplicationAuditLogView.as_view(), name="app-audit"),

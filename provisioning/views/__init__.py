@@ -6,7 +6,8 @@
 - ``provisioning``: the Provisioning blade (credentials, Test Connection, settings);
 - ``mappings``: attribute mappings, the expression check, scoping filters;
 - ``status``: the Current status panel and its controls, provisioning and audit logs;
-- ``ondemand``: provision on demand.
+- ``ondemand``: provision on demand;
+- ``validator``: the SCIM Validator.
 
 The URLconf names its views from here.
 """
@@ -43,6 +44,11 @@ from provisioning.views.status import (
     ProvisioningLogListView,
     ProvisioningStatusView,
 )
+from provisioning.views.validator import (
+    ScimValidationRunJsonView,
+    ScimValidationRunView,
+    ScimValidatorView,
+)
 
 __all__ = [
     "ApplicationAuditLogView",
@@ -65,6 +71,9 @@ __all__ = [
     "ProvisioningLogListView",
     "ProvisioningStatusView",
     "ProvisioningView",
+    "ScimValidationRunJsonView",
+    "ScimValidationRunView",
+    "ScimValidatorView",
     "ScopingFilterEditView",
     "SourceObjectScopeView",
     "TestConnectionView",
