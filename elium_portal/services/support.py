@@ -45,6 +45,7 @@ SUPPORT_PERMISSIONS = (
     "provisioning.view_changerecord",
     "provisioning.view_attributemapping",
     "provisioning.view_objectmapping",
+    "provisioning.view_scimvalidationrun",
 )
 #: What ``Support admin`` may do on top.
 SUPPORT_ADMIN_PERMISSIONS = (

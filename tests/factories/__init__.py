@@ -16,6 +16,7 @@ from tests.factories.azure import (
     ObjectMappingFactory,
     ProvisioningAuditEventFactory,
     ProvisioningJobFactory,
+    ScimValidationRunFactory,
     make_application,
 )
 from tests.factories.elium import (
@@ -60,6 +61,7 @@ __all__ = [
     "ProvisioningAuditEventFactory",
     "ProvisioningCycleFactory",
     "ProvisioningJobFactory",
+    "ScimValidationRunFactory",
     "ProvisioningJobStateFactory",
     "ProvisioningLogEntryFactory",
     "ScimGroupFactory",

@@ -24,6 +24,7 @@ from provisioning.models import (
     ObjectMapping,
     ProvisioningAuditEvent,
     ProvisioningJob,
+    ScimValidationRun,
 )
 from provisioning.services.applications import (
     app_role_assignment_create,
@@ -229,3 +230,14 @@ class DirectoryImportJobFactory(factory.django.DjangoModelFactory):
     directory = factory.SubFactory(DirectoryFactory)
     filename = "users.json"
     content = ""
+
+
+class ScimValidationRunFactory(factory.django.DjangoModelFactory):
+    """A finished SCIM Validator run (no token kept: it is wiped when a run ends)."""
+
+    class Meta:
+        model = ScimValidationRun
+
+    directory = factory.SubFactory(DirectoryFactory)
+    tenant_url = factory.Sequence(lambda n: f"https://scim{n}.example.com/scim/v2")
+    status = ScimValidationRun.Status.SUCCEEDED

@@ -27,6 +27,7 @@ from tests.factories import (
     ScimRequestLogFactory,
     ScimTokenFactory,
     ScimUserFactory,
+    ScimValidationRunFactory,
     TenantFactory,
     make_application,
 )
@@ -64,6 +65,7 @@ POPULATE = {
     "provisioning_attributemapping": lambda n: AttributeMappingFactory.create_batch(n),
     "provisioning_provisioningauditevent": lambda n: ProvisioningAuditEventFactory.create_batch(n),
     "provisioning_changerecord": lambda n: ChangeRecordFactory.create_batch(n),
+    "provisioning_scimvalidationrun": lambda n: ScimValidationRunFactory.create_batch(n),
 }
 
 #: A COUNT over a table that is not bounded by a LIMIT (the paginator's count is bounded).
