@@ -19,6 +19,10 @@ by the matching query, linked and diffed — never created twice.
 This module runs the phases; what a chunk loads is in :mod:`.works`, what it writes in
 :mod:`.store`, the per-object requests in :mod:`.sync` and :mod:`.references`, the job's
 state and lock in :mod:`.state`.
+
+One module, slightly past 600 lines, on purpose: it is one class, :class:`CycleRunner`, whose
+phases share the runner's state (the cycle row, the client, the per-type contexts, progress);
+what a phase loads and writes already lives in ``works.py`` and ``store.py``.
 """
 
 from __future__ import annotations
