@@ -83,8 +83,8 @@ POOL_OF = {
 
 
 def _pool_size() -> int:
-    """Enough fresh ids for every run of a pool's scenarios at up to 2,500 requests/s."""
-    return int(2_500 * (SECONDS + 1) * ROUNDS * 2 + 5_000)
+    """Enough fresh ids for every run of a pool's scenarios at up to 1,500 requests/s."""
+    return int(1_500 * (SECONDS + 1) * ROUNDS * 2 + 5_000)
 
 
 # -- seeding ---------------------------------------------------------------------------------
