@@ -15,7 +15,7 @@ from elium_portal.fastsql import by_id_sql, fetch_one
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort, parse_filter
-from scim_api.models import ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
+from scim_api.models import ScimGroup, ScimRequestLog, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -286,12 +286,14 @@ def managers_of_users(*, tenant: Tenant, users: list[ScimUser]) -> dict:
             ids.add(value)
     if not ids:
         return {}
-    return {
-        str(pk): display or user_name
-        for pk, display, user_name in ScimUser.objects.for_tenant(tenant)
-        .filter(id__in=ids)
-        .values_list("id", "display_name", "user_name")
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, display_name, user_name FROM scim_api_scimuser "
+            "WHERE tenant_id = %s AND id = ANY(%s)",
+            [tenant.pk, list(ids)],
+        )
+        rows = cursor.fetchall()
+    return {str(pk): display or user_name for pk, display, user_name in rows}
 
 
 def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
@@ -299,19 +301,17 @@ def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
     out: dict = defaultdict(list)
     if not group_ids:
         return out
-    rows = (
-        ScimGroupMember.objects.filter(tenant=tenant, group_id__in=group_ids)
-        .filter(Q(user__isnull=False) | Q(member_group__isnull=False))
-        .order_by("id")
-        .values_list(
-            "group_id",
-            "user_id",
-            "user__display_name",
-            "user__user_name",
-            "member_group_id",
-            "member_group__display_name",
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.group_id, m.user_id, u.display_name, u.user_name, m.member_group_id, "
+            "g.display_name FROM scim_api_scimgroupmember m "
+            "LEFT JOIN scim_api_scimuser u ON u.id = m.user_id "
+            "LEFT JOIN scim_api_scimgroup g ON g.id = m.member_group_id "
+            "WHERE m.tenant_id = %s AND m.group_id = ANY(%s) "
+            "AND (m.user_id IS NOT NULL OR m.member_group_id IS NOT NULL) ORDER BY m.id",
+            [tenant.pk, list(group_ids)],
         )
-    )
+        rows = cursor.fetchall()
     for group_id, user_id, display, user_name, member_group_id, group_name in rows:
         if user_id:
             out[group_id].append(Member(str(user_id), "User", display or user_name))

@@ -35,10 +35,7 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
     if manager is None:
         return
     manager_uuid = parse_uuid(manager)
-    if (
-        manager_uuid is None
-        or not ScimUser.objects.for_tenant(tenant).filter(id=manager_uuid).exists()
-    ):
+    if manager_uuid is None or not _user_exists(tenant, manager_uuid):
         raise InvalidValue(
             f"The manager {manager!r} is not the id of a user of this tenant.",
         )
@@ -46,6 +43,14 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
         raise InvalidValue("A user cannot be their own manager.")
     # Store the canonical id and nothing derived: $ref and displayName are computed on read.
     document[ENTERPRISE_USER]["manager"] = {"value": str(manager_uuid)}
+
+
+def _user_exists(tenant: Tenant, pk) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM scim_api_scimuser WHERE tenant_id = %s AND id = %s", [tenant.pk, pk]
+        )
+        return cursor.fetchone() is not None
 
 
 def _copy_columns(user: ScimUser, document: dict) -> None:
