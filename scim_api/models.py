@@ -51,6 +51,9 @@ class ScimUser(models.Model):
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="scim_user_external_id"),
             models.Index(fields=["tenant", "last_modified"], name="scim_user_last_modified"),
+            # The default order of a page (RFC 7644 paging): a page is read off this index
+            # instead of sorting every user of the tenant.
+            models.Index(fields=["tenant", "created", "id"], name="scim_user_page_order"),
         ]
         ordering = ["created", "id"]
 
@@ -82,6 +85,7 @@ class ScimGroup(models.Model):
         ]
         indexes = [
             models.Index(fields=["tenant", "external_id"], name="scim_group_external_id"),
+            models.Index(fields=["tenant", "created", "id"], name="scim_group_page_order"),
         ]
         ordering = ["created", "id"]
 

@@ -158,6 +158,9 @@ def scim_user_patch(
 
 
 _DATA = ScimUser._meta.get_field("data")
+#: The manager's id in a user's JSON, written as the index ``scim_user_manager`` is (migration
+#: 0004), so that PostgreSQL finds the users a deleted user managed through it.
+_MANAGER_VALUE = f"(data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value')"
 #: The columns a PATCH may change, written in one statement that also bumps and returns the
 #: version (the row is locked: no concurrent writer between the read and this).
 _PATCH_UPDATE = (
@@ -205,7 +208,7 @@ def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = N
             "), unmanaged AS ("
             "  UPDATE scim_api_scimuser "
             "  SET data = data #- %s, version = version + 1, last_modified = %s "
-            "  WHERE tenant_id = %s AND data -> %s -> 'manager' ->> 'value' = %s"
+            f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s"
             "), memberships AS ("
             "  DELETE FROM scim_api_scimgroupmember WHERE user_id = %s"
             ") DELETE FROM scim_api_scimuser WHERE id = %s AND tenant_id = %s",
@@ -217,7 +220,6 @@ def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = N
                 [ENTERPRISE_USER, "manager"],
                 now,
                 tenant.pk,
-                ENTERPRISE_USER,
                 str(user.id),
                 user.pk,
                 user.pk,
