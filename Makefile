@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench install lock clean-db
+.PHONY: run test test-fast lint format bench bench-quick install lock clean-db
 
 run: $(STAMP) ## serve the app + a worker on 127.0.0.1:$${PORT:-8000}
 	@$(BIN)/python manage.py serve
@@ -26,8 +26,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(STAMP) ## benchmarks under bench/ (not part of make test)
+bench: $(STAMP) ## benchmarks under bench/ (not part of make test); the SCIM one side by side with django-scim2 (needs wrk)
 	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP) ## the SCIM API side by side with django-scim2 in about 2 minutes (needs wrk)
+	BENCH_QUICK=1 $(BIN)/python -m bench.bench_scim_api
 
 install: $(STAMP)
 

@@ -40,3 +40,43 @@ def instance_from_row(model, values):
                 value = converter(value, field, connection)
         converted.append(value)
     return model.from_db(connection.alias, attnames, converted)
+
+
+@functools.cache
+def _insert_sql(model) -> str:
+    fields, _ = _shape(model)
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({values})'
+
+
+def insert(obj) -> None:
+    """``obj.save(force_insert=True)`` for a model whose primary key is set in Python (a UUID
+    default), as one pre-built INSERT: no signals, every concrete field prepared for the
+    database as the ORM would (``pre_save`` defaults, JSON adaptation)."""
+    model = type(obj)
+    fields, _ = _shape(model)
+    params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_insert_sql(model), params)
+    obj._state.adding = False
+    obj._state.db = connection.alias
+
+
+@functools.cache
+def by_id_sql(model, *, for_update: bool = False) -> str:
+    """``SELECT`` every concrete field of one row of a tenant-owned ``model`` by id and tenant
+    (parameters: id, tenant id), optionally locking it."""
+    return (
+        f'SELECT {select_list(model, "r")} FROM "{model._meta.db_table}" r '
+        'WHERE r."id" = %s AND r."tenant_id" = %s' + (" FOR UPDATE" if for_update else "")
+    )
+
+
+def fetch_one(model, sql: str, params: list):
+    """The instance of ``model`` for the first row of ``sql`` (a :func:`select_list` of it), or
+    None."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return instance_from_row(model, row) if row else None

@@ -56,6 +56,9 @@ class ScimUser(models.Model):
             models.Index(
                 OpClass(Lower("user_name"), name="text_pattern_ops"), name="scim_user_name_pfx"
             ),
+            # The default order of a page (RFC 7644 paging): a page is read off this index
+            # instead of sorting every user of the tenant.
+            models.Index(fields=["tenant", "created", "id"], name="scim_user_page_order"),
         ]
         ordering = ["created", "id"]
 
@@ -91,6 +94,7 @@ class ScimGroup(models.Model):
                 OpClass(Lower("display_name"), name="text_pattern_ops"),
                 name="scim_group_name_pfx",
             ),
+            models.Index(fields=["tenant", "created", "id"], name="scim_group_page_order"),
         ]
         ordering = ["created", "id"]
 

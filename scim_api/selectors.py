@@ -3,17 +3,19 @@ constant number of queries whatever the page size."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from scim2_models.path import CompareOperator, Comparison
 
-from elium_portal.fastsql import instance_from_row, select_list
+from elium_portal.fastsql import by_id_sql, fetch_one
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
-from scim_api.filters import compile_filter, compile_sort
-from scim_api.models import ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
+from scim_api.filters import compile_filter, compile_sort, parse_filter
+from scim_api.models import ScimGroup, ScimRequestLog, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -38,6 +40,111 @@ def _page(queryset: QuerySet, *, start_index: int, count: int) -> Page:
     if len(items) < count and (items or offset == 0):
         return Page(items, offset + len(items), start_index)
     return Page(items, queryset.count(), start_index)
+
+
+#: Attributes whose ``eq "text"`` compiles to SQL that does not depend on the text (a column,
+#: compared with or without ``lower()``): Azure AD's matching queries. Their SQL is built once.
+_PREBUILT_EQ_ATTRIBUTES = {"username", "externalid", "displayname"}
+_TENANT_SENTINEL = -7_300_001
+_TEXT_SENTINELS = ("SeNtInEl-Aa1", "SeNtInEl-Bb2")
+
+
+@functools.cache
+def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: CompatibilityPolicy):
+    """The ORM's own SQL for "the tenant's resources [where ``attribute`` eq <text>] in the
+    default order", compiled once, with the positions of its tenant and text parameters — or
+    None when compiling it with two different texts does not give the same SQL with the text
+    as a plain parameter (then every request compiles its own)."""
+    compiled = []
+    for text in _TEXT_SENTINELS:
+        queryset = model.objects.filter(tenant_id=_TENANT_SENTINEL)
+        if attribute is not None:
+            queryset = queryset.filter(
+                compile_filter(
+                    f'{attribute} eq "{text}"', resource_type=resource_type, policy=policy
+                )
+            )
+        queryset = queryset.order_by("created", "id")
+        if model is ScimUser:
+            queryset = queryset.defer("password")
+        sql, params = queryset.query.sql_with_params()
+        kinds = []
+        for param in params:
+            if param == _TENANT_SENTINEL:
+                kinds.append("tenant")
+            elif param == text:
+                kinds.append("text")
+            else:
+                return None
+        compiled.append((sql, tuple(kinds)))
+    if compiled[0] != compiled[1]:
+        return None
+    sql, kinds = compiled[0]
+    fields = [
+        f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
+    ]
+    return sql + " LIMIT %s OFFSET %s", kinds, fields
+
+
+def _prebuilt_page(
+    model,
+    *,
+    tenant: Tenant,
+    resource_type: str,
+    policy: CompatibilityPolicy,
+    filter_text: str | None,
+    sort_by: str | None,
+    start_index: int,
+    count: int,
+) -> Page | None:
+    """The page through pre-built SQL when the request has the shape of Azure AD's matching
+    query (one ``eq`` on userName/externalId/displayName) or of a plain list, else None.
+
+    The filter is still parsed and compiled (that is its validation, and cheap); what is saved
+    is the ORM turning it into SQL, several times the cost of running it."""
+    if sort_by or count == 0:
+        return None
+    attribute, text = None, None
+    if filter_text:
+        node = parse_filter(filter_text, policy=policy)
+        if not (
+            isinstance(node, Comparison)
+            and node.op == CompareOperator.eq
+            and isinstance(node.value, str)
+            and str(node.attr_path).lower() in _PREBUILT_EQ_ATTRIBUTES
+        ):
+            return None
+        compile_filter(filter_text, resource_type=resource_type, policy=policy)  # validates
+        attribute, text = str(node.attr_path).lower(), node.value
+    prebuilt = _prebuilt_sql(model, resource_type, attribute, policy)
+    if prebuilt is None:
+        return None
+    sql, kinds, fields = prebuilt
+    offset = start_index - 1
+    params = [tenant.pk if kind == "tenant" else text for kind in kinds] + [count, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    attnames = [f.attname for f in fields]
+    items = []
+    for row in rows:
+        values = []
+        for field, value in zip(fields, row, strict=True):
+            if value is not None:
+                for converter in field.get_db_converters(connection):
+                    value = converter(value, field, connection)
+            values.append(value)
+        items.append(model.from_db(connection.alias, attnames, values))
+    if len(items) < count and (items or offset == 0):
+        return Page(items, offset + len(items), start_index)
+    if attribute is not None:
+        return None  # a full page of matches: rare, and the ORM path counts them
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT COUNT(*) FROM "{model._meta.db_table}" WHERE "tenant_id" = %s', [tenant.pk]
+        )
+        total = cursor.fetchone()[0]
+    return Page(items, total, start_index)
 
 
 def _search(
@@ -71,6 +178,18 @@ def user_search(
     start_index: int = 1,
     count: int = 100,
 ) -> Page:
+    page = _prebuilt_page(
+        ScimUser,
+        tenant=tenant,
+        resource_type="User",
+        policy=policy,
+        filter_text=filter_text,
+        sort_by=sort_by,
+        start_index=start_index,
+        count=count,
+    )
+    if page is not None:
+        return page
     queryset = _search(
         ScimUser,
         tenant=tenant,
@@ -93,6 +212,18 @@ def group_search(
     start_index: int = 1,
     count: int = 100,
 ) -> Page:
+    page = _prebuilt_page(
+        ScimGroup,
+        tenant=tenant,
+        resource_type="Group",
+        policy=policy,
+        filter_text=filter_text,
+        sort_by=sort_by,
+        start_index=start_index,
+        count=count,
+    )
+    if page is not None:
+        return page
     queryset = _search(
         ScimGroup,
         tenant=tenant,
@@ -107,14 +238,7 @@ def group_search(
 
 def _by_id(model, *, tenant: Tenant, pk):
     """One resource of ``tenant`` by primary key, through a pre-built query (hot path)."""
-    sql = (
-        f'SELECT {select_list(model, "r")} FROM "{model._meta.db_table}" r '
-        'WHERE r."id" = %s AND r."tenant_id" = %s'
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [pk, tenant.pk])
-        row = cursor.fetchone()
-    return instance_from_row(model, row) if row else None
+    return fetch_one(model, by_id_sql(model), [pk, tenant.pk])
 
 
 def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
@@ -162,12 +286,14 @@ def managers_of_users(*, tenant: Tenant, users: list[ScimUser]) -> dict:
             ids.add(value)
     if not ids:
         return {}
-    return {
-        str(pk): display or user_name
-        for pk, display, user_name in ScimUser.objects.for_tenant(tenant)
-        .filter(id__in=ids)
-        .values_list("id", "display_name", "user_name")
-    }
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, display_name, user_name FROM scim_api_scimuser "
+            "WHERE tenant_id = %s AND id = ANY(%s)",
+            [tenant.pk, list(ids)],
+        )
+        rows = cursor.fetchall()
+    return {str(pk): display or user_name for pk, display, user_name in rows}
 
 
 def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
@@ -175,19 +301,17 @@ def members_of_groups(*, tenant: Tenant, group_ids: list) -> dict:
     out: dict = defaultdict(list)
     if not group_ids:
         return out
-    rows = (
-        ScimGroupMember.objects.filter(tenant=tenant, group_id__in=group_ids)
-        .filter(Q(user__isnull=False) | Q(member_group__isnull=False))
-        .order_by("id")
-        .values_list(
-            "group_id",
-            "user_id",
-            "user__display_name",
-            "user__user_name",
-            "member_group_id",
-            "member_group__display_name",
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT m.group_id, m.user_id, u.display_name, u.user_name, m.member_group_id, "
+            "g.display_name FROM scim_api_scimgroupmember m "
+            "LEFT JOIN scim_api_scimuser u ON u.id = m.user_id "
+            "LEFT JOIN scim_api_scimgroup g ON g.id = m.member_group_id "
+            "WHERE m.tenant_id = %s AND m.group_id = ANY(%s) "
+            "AND (m.user_id IS NOT NULL OR m.member_group_id IS NOT NULL) ORDER BY m.id",
+            [tenant.pk, list(group_ids)],
         )
-    )
+        rows = cursor.fetchall()
     for group_id, user_id, display, user_name, member_group_id, group_name in rows:
         if user_id:
             out[group_id].append(Member(str(user_id), "User", display or user_name))

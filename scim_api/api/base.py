@@ -4,11 +4,13 @@ tenant resolved once."""
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import time
 import uuid
 
+import orjson
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
@@ -53,12 +55,42 @@ class ScimJSONParser(DepthLimitedJSONParser):
     media_type = SCIM_MEDIA_TYPE
 
 
-class ScimJSONRenderer(JSONRenderer):
+_LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
+
+
+class FastJSONRenderer(JSONRenderer):
+    """DRF's JSON renderer, with orjson doing the work: the same compact UTF-8 bytes (U+2028
+    and U+2029 escaped, as DRF does) several times faster. An ``indent`` asked for in the
+    ``Accept`` header, and anything orjson cannot write, still go through DRF's own rendering."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
+            body = orjson.dumps(data, default=self._encoder.default, option=orjson.OPT_NON_STR_KEYS)
+        except orjson.JSONEncodeError:
+            # What orjson refuses and Python's json writes (an integer past 64 bits, which
+            # JSONB stores): DRF's own rendering.
+            return super().render(data, accepted_media_type, renderer_context)
+        if _LINE_SEPARATOR in body or _PARAGRAPH_SEPARATOR in body:
+            body = body.replace(_LINE_SEPARATOR, b"\\u2028").replace(
+                _PARAGRAPH_SEPARATOR, b"\\u2029"
+            )
+        return body
+
+    @functools.cached_property
+    def _encoder(self):
+        return self.encoder_class()
+
+
+class ScimJSONRenderer(FastJSONRenderer):
     media_type = SCIM_MEDIA_TYPE
     charset = "utf-8"
 
 
-class ScimJSONAcceptingRenderer(JSONRenderer):
+class ScimJSONAcceptingRenderer(FastJSONRenderer):
     """Lets clients that ask for ``application/json`` get the same body."""
 
 

@@ -158,8 +158,11 @@ class ResourceView(ScimView):
 
     def single(self, request, obj, *, status_code=200, params: ListParams | None = None):
         params = params or self.projection(request)
+        created = status_code == status.HTTP_201_CREATED
         body = project(
-            self.render([obj], params)[0], attributes=params.attributes, excluded=params.excluded
+            self.render([obj], params, created=created)[0],
+            attributes=params.attributes,
+            excluded=params.excluded,
         )
         response = Response(body, status=status_code)
         response["ETag"] = etag(obj.version)
@@ -203,7 +206,8 @@ class ResourceView(ScimView):
         ]
         return Response(list_body(page, resources))
 
-    def render(self, objs: list, params: ListParams) -> list[dict]:
+    def render(self, objs: list, params: ListParams, *, created: bool = False) -> list[dict]:
+        """The representations of ``objs``; ``created``: they were created by this request."""
         raise NotImplementedError
 
 
@@ -211,11 +215,12 @@ class UserRenderMixin:
     resource_type = USER_OPERATIONS.resource_type
     core_schema = USER_OPERATIONS.core_schema
 
-    def render(self, users, params: ListParams) -> list[dict]:
+    def render(self, users, params: ListParams, *, created: bool = False) -> list[dict]:
         ids = [u.id for u in users]
+        # A user created by this very request is in no group yet: no query to ask.
         groups = (
             selectors.groups_of_users(tenant=self.tenant, user_ids=ids)
-            if wants(params.attributes, params.excluded, "groups")
+            if not created and wants(params.attributes, params.excluded, "groups")
             else {}
         )
         managers = selectors.managers_of_users(tenant=self.tenant, users=users)
@@ -235,7 +240,7 @@ class GroupRenderMixin:
     resource_type = GROUP_OPERATIONS.resource_type
     core_schema = GROUP_OPERATIONS.core_schema
 
-    def render(self, groups, params: ListParams) -> list[dict]:
+    def render(self, groups, params: ListParams, *, created: bool = False) -> list[dict]:
         load_members = wants(params.attributes, params.excluded, "members")
         members = (
             selectors.members_of_groups(tenant=self.tenant, group_ids=[g.id for g in groups])

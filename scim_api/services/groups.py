@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 
 from elium_portal import clock
+from elium_portal.fastsql import by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
-from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
+from scim_api.models import ScimGroup, ScimGroupMember
 from scim_api.patch import MemberChanges, apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.services.common import (
@@ -55,14 +56,19 @@ def _resolve_members(*, tenant: Tenant, group: ScimGroup, ids: list[str]) -> lis
     parsed = {member_id: parse_uuid(member_id) for member_id in ids}
     invalid = [member_id for member_id, value in parsed.items() if value is None]
     wanted = {value for value in parsed.values() if value is not None}
-    users = set(
-        ScimUser.objects.for_tenant(tenant).filter(id__in=wanted).values_list("id", flat=True)
-    )
-    groups = set(
-        ScimGroup.objects.for_tenant(tenant)
-        .filter(id__in=wanted - users)
-        .values_list("id", flat=True)
-    )
+    users, groups = set(), set()
+    if wanted:
+        # Users and groups in one round trip (ids are UUIDs: one is never both).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id, true FROM scim_api_scimuser WHERE tenant_id = %s AND id = ANY(%s) "
+                "UNION ALL "
+                "SELECT id, false FROM scim_api_scimgroup WHERE tenant_id = %s AND id = ANY(%s)",
+                [tenant.pk, list(wanted), tenant.pk, list(wanted)],
+            )
+            for value, is_user in cursor.fetchall():
+                (users if is_user else groups).add(value)
+        groups -= users
     unknown = invalid + [str(v) for v in wanted - users - groups]
     if group.pk in groups:
         raise InvalidValue("A group cannot be a member of itself.")
@@ -130,10 +136,14 @@ def _insert(rows: list[ScimGroupMember]) -> bool:
 
 
 def _touch(group: ScimGroup) -> None:
-    ScimGroup.objects.filter(pk=group.pk).update(
-        version=F("version") + 1, last_modified=clock.now()
-    )
-    group.refresh_from_db(fields=["version", "last_modified"])
+    """A new version (ETag) and lastModified, read back in the same statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'UPDATE "scim_api_scimgroup" SET "version" = "version" + 1, "last_modified" = %s '
+            'WHERE "id" = %s RETURNING "version", "last_modified"',
+            [clock.now(), group.pk],
+        )
+        group.version, group.last_modified = cursor.fetchone()
 
 
 @transaction.atomic
@@ -142,8 +152,9 @@ def scim_group_create(*, tenant: Tenant, body: dict, policy: CompatibilityPolicy
     now = clock.now()
     group = ScimGroup(tenant=tenant, id=uuid.uuid4(), created=now, last_modified=now)
     _copy_columns(group, document)
-    with unique_violation(_detail(document)), transaction.atomic():
-        group.save(force_insert=True)
+    # No savepoint of its own: a violation rolls back this service's atomic block.
+    with unique_violation(_detail(document)):
+        insert(group)
     if members:
         _insert(_resolve_members(tenant=tenant, group=group, ids=[m["value"] for m in members]))
     return group
@@ -215,10 +226,7 @@ def scim_group_patch(
 
 
 def _locked_or_plain(tenant: Tenant, pk, *, lock: bool) -> ScimGroup:
-    queryset = ScimGroup.objects.for_tenant(tenant)
-    if lock:
-        queryset = queryset.select_for_update()
-    group = queryset.filter(pk=pk).first()
+    group = fetch_one(ScimGroup, by_id_sql(ScimGroup, for_update=lock), [pk, tenant.pk])
     if group is None:
         raise NotFound(f"Group {pk} not found.")  # deleted by a concurrent request
     return group

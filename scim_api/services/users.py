@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
-from django.db.models import F
 
 from elium_portal import clock
+from elium_portal.fastsql import by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
 from scim_api.models import ScimUser
@@ -15,7 +15,6 @@ from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import ENTERPRISE_USER
 from scim_api.services.common import (
     check_if_match,
-    member_groups_touch,
     parse_uuid,
     unique_violation,
 )
@@ -36,10 +35,7 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
     if manager is None:
         return
     manager_uuid = parse_uuid(manager)
-    if (
-        manager_uuid is None
-        or not ScimUser.objects.for_tenant(tenant).filter(id=manager_uuid).exists()
-    ):
+    if manager_uuid is None or not _user_exists(tenant, manager_uuid):
         raise InvalidValue(
             f"The manager {manager!r} is not the id of a user of this tenant.",
         )
@@ -47,6 +43,14 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
         raise InvalidValue("A user cannot be their own manager.")
     # Store the canonical id and nothing derived: $ref and displayName are computed on read.
     document[ENTERPRISE_USER]["manager"] = {"value": str(manager_uuid)}
+
+
+def _user_exists(tenant: Tenant, pk) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM scim_api_scimuser WHERE tenant_id = %s AND id = %s", [tenant.pk, pk]
+        )
+        return cursor.fetchone() is not None
 
 
 def _copy_columns(user: ScimUser, document: dict) -> None:
@@ -69,7 +73,7 @@ def _document(user: ScimUser) -> dict:
 
 
 def _locked(tenant: Tenant, pk) -> ScimUser:
-    user = ScimUser.objects.for_tenant(tenant).select_for_update().filter(pk=pk).first()
+    user = fetch_one(ScimUser, by_id_sql(ScimUser, for_update=True), [pk, tenant.pk])
     if user is None:
         raise NotFound(f"User {pk} not found.")  # deleted by a concurrent request
     return user
@@ -88,8 +92,10 @@ def scim_user_create(*, tenant: Tenant, body: dict, policy: CompatibilityPolicy)
     _copy_columns(user, document)
     if password:
         user.password = make_password(password)
-    with unique_violation(_uniqueness_detail(document)), transaction.atomic():
-        user.save(force_insert=True)
+    # No savepoint of its own: a violation rolls back this service's atomic block (a savepoint
+    # itself when Bulk runs it inside its transaction).
+    with unique_violation(_uniqueness_detail(document)):
+        insert(user)
     return user
 
 
@@ -145,12 +151,41 @@ def scim_user_patch(
     _copy_columns(user, document)
     if result.password:
         user.password = make_password(result.password)
-    user.version = F("version") + 1
     user.last_modified = clock.now()
-    with unique_violation(_uniqueness_detail(document)), transaction.atomic():
-        user.save()
-    user.refresh_from_db(fields=["version"])
+    with unique_violation(_uniqueness_detail(document)):
+        user.version = _save_changed(user)
     return user
+
+
+_DATA = ScimUser._meta.get_field("data")
+#: The manager's id in a user's JSON, written as the index ``scim_user_manager`` is (migration
+#: 0004), so that PostgreSQL finds the users a deleted user managed through it.
+_MANAGER_VALUE = f"(data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value')"
+#: The columns a PATCH may change, written in one statement that also bumps and returns the
+#: version (the row is locked: no concurrent writer between the read and this).
+_PATCH_UPDATE = (
+    'UPDATE "scim_api_scimuser" SET "user_name" = %s, "external_id" = %s, "display_name" = %s, '
+    '"active" = %s, "data" = %s, "password" = %s, "last_modified" = %s, '
+    '"version" = "version" + 1 WHERE "id" = %s RETURNING "version"'
+)
+
+
+def _save_changed(user: ScimUser) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PATCH_UPDATE,
+            [
+                user.user_name,
+                user.external_id,
+                user.display_name,
+                user.active,
+                _DATA.get_db_prep_save(user.data, connection),
+                user.password,
+                user.last_modified,
+                user.pk,
+            ],
+        )
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic
@@ -159,12 +194,35 @@ def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = N
     manager lose the reference, so no dangling id is ever returned."""
     user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
-    member_groups_touch(tenant=tenant, user_id=user.pk)
+    now = clock.now()
+    # One statement: the user's groups get a new version, the users it managed lose the
+    # reference, its memberships and the user go. Every part sees the same snapshot and touches
+    # other rows than the others (a user is never its own manager); the foreign keys are
+    # checked at commit.
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE scim_api_scimuser "
-            "SET data = data #- %s, version = version + 1, last_modified = %s "
-            "WHERE tenant_id = %s AND data -> %s -> 'manager' ->> 'value' = %s",
-            [[ENTERPRISE_USER, "manager"], clock.now(), tenant.pk, ENTERPRISE_USER, str(user.id)],
+            "WITH touched AS ("
+            "  UPDATE scim_api_scimgroup SET version = version + 1, last_modified = %s "
+            "  WHERE tenant_id = %s AND id IN (SELECT group_id FROM scim_api_scimgroupmember "
+            "  WHERE tenant_id = %s AND user_id = %s)"
+            "), unmanaged AS ("
+            "  UPDATE scim_api_scimuser "
+            "  SET data = data #- %s, version = version + 1, last_modified = %s "
+            f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s"
+            "), memberships AS ("
+            "  DELETE FROM scim_api_scimgroupmember WHERE user_id = %s"
+            ") DELETE FROM scim_api_scimuser WHERE id = %s AND tenant_id = %s",
+            [
+                now,
+                tenant.pk,
+                tenant.pk,
+                user.pk,
+                [ENTERPRISE_USER, "manager"],
+                now,
+                tenant.pk,
+                str(user.id),
+                user.pk,
+                user.pk,
+                tenant.pk,
+            ],
         )
-    user.delete()

@@ -67,3 +67,71 @@ def test_group_list_without_members_never_touches_memberships(scim, tenant):
         scim.get("/Groups?excludedAttributes=members")
 
     assert not any("scim_api_scimgroupmember" in q["sql"] for q in ctx.captured_queries)
+
+
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def queries_of(call):
+    with CaptureQueriesContext(connection) as ctx:
+        response = call()
+    assert response.status_code < 400, response.content
+    return [q["sql"] for q in ctx.captured_queries]
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        # token, resource, groups
+        (lambda scim, u, g: scim.get(f"/Users/{u.id}"), 3),
+        # token, the matching page (pre-built), groups
+        (lambda scim, u, g: scim.get(f'/Users?filter=userName eq "{u.user_name.upper()}"'), 3),
+        # token, BEGIN, INSERT, COMMIT: a user created by this request is in no group
+        (lambda scim, u, g: scim.post("/Users", {"userName": "fresh@x.com"}), 4),
+        # token, resource, BEGIN, locked read, UPDATE … RETURNING, COMMIT, groups
+        (
+            lambda scim, u, g: scim.patch(
+                f"/Users/{u.id}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [{"op": "Replace", "path": "displayName", "value": "New"}],
+                },
+            ),
+            7,
+        ),
+        # token, resource, BEGIN, read, members resolved, INSERT, UPDATE … RETURNING, COMMIT
+        (
+            lambda scim, u, g: scim.patch(
+                f"/Groups/{g.id}",
+                {
+                    "schemas": [PATCH_OP],
+                    "Operations": [
+                        {"op": "Add", "path": "members", "value": [{"value": str(u.id)}]}
+                    ],
+                },
+            ),
+            8,
+        ),
+        # token, resource, BEGIN, locked read, one statement, COMMIT
+        (lambda scim, u, g: scim.delete(f"/Users/{u.id}"), 6),
+    ],
+)
+def test_single_resource_requests_make_few_round_trips(scim, tenant, make, expected):
+    scim.get("/ServiceProviderConfig")  # the token's first use writes its bookkeeping once
+    user = ScimUserFactory(tenant=tenant)
+    group = ScimGroupFactory(tenant=tenant)
+
+    assert len(queries_of(lambda: make(scim, user, group))) == expected
+
+
+def test_matching_filter_finds_what_the_orm_path_finds(scim, tenant):
+    user = ScimUserFactory(tenant=tenant, user_name="Mixed.Case@x.com", external_id="Ext-1")
+    ScimUserFactory(tenant=tenant, user_name="other@x.com", external_id="ext-1")
+
+    by_name = scim.get('/Users?filter=userName eq "mixed.case@X.COM"').json()
+    by_external = scim.get('/Users?filter=externalId eq "Ext-1"').json()
+    sorted_too = scim.get('/Users?filter=userName eq "mixed.case@X.COM"&sortBy=userName').json()
+
+    assert [r["id"] for r in by_name["Resources"]] == [str(user.id)]
+    assert [r["id"] for r in by_external["Resources"]] == [str(user.id)]  # caseExact
+    assert by_name == sorted_too
