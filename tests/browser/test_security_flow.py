@@ -161,7 +161,6 @@ def test_refreshing_or_going_back_never_issues_a_second_token(live_server, page,
     page.goto(f"{live_server.url}/t/beta/settings/security/")
     with pytest.raises(PlaywrightError, match="ERR_CACHE_MISS"):
         page.go_back()
-    expect(page.get_by_test_id("new-token-panel")).to_have_count(0)
     assert ScimToken.objects.filter(tenant__slug="beta").count() == 1
 
 
