@@ -165,6 +165,9 @@ def database_from_env_or_embedded(pgdata: Path, *, cleanup_mode: str | None = "s
     config = env.db_url_config(url)
     if config["ENGINE"] != "django.db.backends.postgresql":
         raise environ.ImproperlyConfigured("DATABASE_URL must point at PostgreSQL")
+    # Django's PostgreSQL backend; its health check of a reused connection needs no round trip
+    # (elium_portal/dbbackend/base.py).
+    config["ENGINE"] = "elium_portal.dbbackend"
     config.setdefault("CONN_MAX_AGE", 60)
     config["CONN_HEALTH_CHECKS"] = True
     return config

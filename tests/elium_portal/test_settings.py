@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from elium_portal.dev_secrets import load_or_create
 
@@ -128,4 +129,6 @@ def test_development_secrets_differ_between_installations(tmp_path):
 
 
 def test_no_sqlite_anywhere():
-    assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    # Django's PostgreSQL backend, with a health check that needs no round trip.
+    assert settings.DATABASES["default"]["ENGINE"] == "elium_portal.dbbackend"
+    assert connection.vendor == "postgresql"

@@ -1,0 +1,53 @@
+"""The database backend's health check of a reused connection: no round trip while the
+connection is healthy, and a connection the server closed is found unusable (and replaced)."""
+
+import time
+
+import pytest
+from django.db import connection, connections
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def other():
+    """A second connection to the test database, as a web worker holds one between requests."""
+    wrapper = connections.create_connection("default")
+    wrapper.connect()
+    yield wrapper
+    wrapper.close()
+
+
+def _no_round_trips(monkeypatch, wrapper):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the health check of an idle, healthy connection made a query")
+
+    monkeypatch.setattr(wrapper.connection, "cursor", refuse)
+    monkeypatch.setattr(wrapper.connection, "execute", refuse)
+
+
+def test_a_healthy_idle_connection_is_usable_without_a_query(other, monkeypatch):
+    _no_round_trips(monkeypatch, other)
+    assert other.is_usable()
+
+
+def test_a_connection_the_server_terminated_is_unusable_and_replaced(other):
+    pid = other.connection.info.backend_pid
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 10
+    while other.is_usable() and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server's FATAL notice and close reach the socket
+    assert not other.is_usable()
+    # What Django does at the start of a request with CONN_HEALTH_CHECKS: close, reconnect.
+    other.health_check_enabled, other.health_check_done = True, False
+    other.close_if_health_check_failed()
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
+
+
+def test_a_connection_in_a_transaction_is_checked_with_a_query(other):
+    other.connection.execute("BEGIN")
+    assert other.is_usable()
+    other.connection.execute("ROLLBACK")
