@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -159,6 +159,37 @@ class CycleRunner:
         if len(works) <= 1:
             return [fn(self.ctx_for(work), work) for work in works]
         return list(self.pool.map(lambda work: fn(self.ctx_for(work), work), works))
+
+    def _pipeline(
+        self, fn, chunks: Iterator[tuple[list, Any]], finish: Callable[[list[Outcome], Any], None]
+    ) -> None:
+        """Run ``fn`` over the works of each chunk in the pool, one chunk ahead: while chunk N's
+        requests are in flight the main thread loads chunk N+1 (the ``chunks`` generator) and
+        submits it, then waits for chunk N and ``finish``-es it (persist, count, progress) while
+        N+1 runs. The pool never drains between chunks, so the target sees a steady
+        ``PROVISIONING_CONCURRENCY`` requests in flight instead of a pause per chunk.
+
+        Chunks are finished in order, after their requests; a chunk is persisted only once all
+        of its requests are done, so a crash leaves at most the chunks in flight unpersisted —
+        which the resumed cycle matches again, never creating twice. When ``finish`` aborts the
+        cycle (a fatal answer), the works not started yet are cancelled."""
+        pending: deque[tuple[list[Future], Any]] = deque()
+        try:
+            for works, payload in chunks:
+                pending.append(
+                    ([self.pool.submit(fn, self.ctx_for(work), work) for work in works], payload)
+                )
+                if len(pending) > 1:
+                    futures, done = pending.popleft()
+                    finish([future.result() for future in futures], done)
+            while pending:
+                futures, done = pending.popleft()
+                finish([future.result() for future in futures], done)
+        except BaseException:
+            for futures, _ in pending:
+                for future in futures:
+                    future.cancel()
+            raise
 
     def ctx_for(self, work: Any) -> SyncContext:
         object_type = getattr(work, "object_type", None)
@@ -416,20 +447,27 @@ class CycleRunner:
     ) -> None:
         phase = "users" if object_type == "user" else "groups"
         loader = user_works if object_type == "user" else group_works
-        for chunk in self._id_chunks(object_type, ids):
-            works, links = loader(self.job, mapping, chunk)
-            if self.resumed:
-                works = [
-                    w
-                    for w in works
-                    if not (
-                        links.get(w.source_id)
-                        and links[w.source_id].last_cycle_id == self.cycle.cycle_id
-                    )
-                ]
-            outcomes = self._execute(sync_object, works)
+
+        def chunks() -> Iterator[tuple[list, tuple[dict, int]]]:
+            for chunk in self._id_chunks(object_type, ids):
+                works, links = loader(self.job, mapping, chunk)
+                if self.resumed:
+                    works = [
+                        w
+                        for w in works
+                        if not (
+                            links.get(w.source_id)
+                            and links[w.source_id].last_cycle_id == self.cycle.cycle_id
+                        )
+                    ]
+                yield works, (links, len(chunk))
+
+        def finish(outcomes: list[Outcome], done: tuple[dict, int]) -> None:
+            links, size = done
             self._persist(outcomes, links)
-            self._advance(len(chunk), phase)
+            self._advance(size, phase)
+
+        self._pipeline(sync_object, chunks(), finish)
 
     def _phase_deprovision(self) -> bool:
         """Deletes and disables, after counting them (accidental deletion prevention)."""
@@ -563,12 +601,19 @@ class CycleRunner:
         job = self.job
         pending = self._pending_references("user")
         self._settle_reference_estimate("user", pending.count())
-        for page in keyset(pending, size=self.chunk_size, field="pk"):
-            rows = list(ConnectorObject.objects.filter(pk__in=page))
-            works = manager_works(job, rows)
-            self._settle_reference_chunk(
-                "user", rows, self._execute(sync_manager, works), keep_staged=True
-            )
+
+        def chunks() -> Iterator[tuple[list, list]]:
+            for page in keyset(pending, size=self.chunk_size, field="pk"):
+                rows = list(ConnectorObject.objects.filter(pk__in=page))
+                yield manager_works(job, rows), rows
+
+        self._pipeline(
+            sync_manager,
+            chunks(),
+            lambda outcomes, rows: self._settle_reference_chunk(
+                "user", rows, outcomes, keep_staged=True
+            ),
+        )
 
     def _pending_references(self, object_type: str):
         """Rows whose references need a pass now: flagged, and not waiting out the back-off
@@ -624,12 +669,19 @@ class CycleRunner:
         job = self.job
         pending = self._pending_references("group")
         self._settle_reference_estimate("group", pending.count())
-        for page in keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
-            rows = list(ConnectorObject.objects.filter(pk__in=page))
-            works = members_works(job, rows)
-            self._settle_reference_chunk(
-                "group", rows, self._execute(sync_members, works), keep_staged=False
-            )
+
+        def chunks() -> Iterator[tuple[list, list]]:
+            for page in keyset(pending, size=max(1, self.chunk_size // 10), field="pk"):
+                rows = list(ConnectorObject.objects.filter(pk__in=page))
+                yield members_works(job, rows), rows
+
+        self._pipeline(
+            sync_members,
+            chunks(),
+            lambda outcomes, rows: self._settle_reference_chunk(
+                "group", rows, outcomes, keep_staged=False
+            ),
+        )
 
 
 def provisioning_cycle_run(
