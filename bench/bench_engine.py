@@ -33,7 +33,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bench.common import ROOT, database_url, free_port, served, setup_django
+from bench.common import (
+    ROOT,
+    database_url,
+    free_port,
+    postmaster_pid,
+    process_tree_cpu,
+    served,
+    setup_django,
+)
 
 USERS = int(os.environ.get("BENCH_ENGINE_USERS", 5000))
 GROUPS = int(os.environ.get("BENCH_ENGINE_GROUPS", 50))
@@ -317,9 +325,20 @@ def _cycle_child(job_pk: int, out_path: str) -> None:
             flush=True,
         )
 
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend_pid = cursor.fetchone()[0]
+    backend_cpu_before = process_tree_cpu(backend_pid)
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     cycle = provisioning_cycle_run(job=job, initiated_by="bench", progress=progress)
     elapsed = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    engine_cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
+    # The engine's own PostgreSQL backend ends with this process: measure it now.
+    engine_db_cpu = process_tree_cpu(backend_pid) - backend_cpu_before
     phases["finish"] = time.perf_counter() - last["at"]
     print(file=sys.stderr, flush=True)
     traced_peak = tracemalloc.get_traced_memory()[1] if TRACEMALLOC else None
@@ -337,6 +356,8 @@ def _cycle_child(job_pk: int, out_path: str) -> None:
         "requests": sum(c.request_count for c in clients),
         "methods": dict(methods),
         "phases": {name: round(seconds, 2) for name, seconds in phases.items()},
+        "engine_cpu": engine_cpu,
+        "engine_db_cpu": engine_db_cpu,
         "baseline_rss_mb": baseline_mb,
         "peak_rss_mb": _memory_mb()[1],
         "tracemalloc_peak_mb": traced_peak / 2**20 if traced_peak is not None else None,
@@ -348,6 +369,9 @@ def _run_cycle(job_pk: int, env: dict[str, str], label: str) -> dict:
     print(f"{label}…", flush=True)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
+    server_pid = int(env["BENCH_SERVER_PID"])
+    database_pid = postmaster_pid()
+    web_before, db_before = process_tree_cpu(server_pid), process_tree_cpu(database_pid)
     try:
         subprocess.run(
             [sys.executable, "-m", "bench.bench_engine", "--cycle", str(job_pk), out],
@@ -359,6 +383,13 @@ def _run_cycle(job_pk: int, env: dict[str, str], label: str) -> dict:
     finally:
         Path(out).unlink(missing_ok=True)
     result["label"] = label
+    # CPU seconds the cycle cost each part of the box: steadier than wall time when the
+    # machine is shared.
+    result["cpu"] = {
+        "engine": result["engine_cpu"],
+        "web": process_tree_cpu(server_pid) - web_before,
+        "database": process_tree_cpu(database_pid) - db_before + result["engine_db_cpu"],
+    }
     if result["state"] not in ("Succeeded", "EntryLevelErrors"):
         raise RuntimeError(f"{label}: cycle {result['state']}: {result['error']}")
     creates = sum(v for k, v in result["counts"].items() if k.startswith("Create."))
@@ -372,10 +403,17 @@ def _run_cycle(job_pk: int, env: dict[str, str], label: str) -> dict:
             if result["tracemalloc_peak_mb"] is not None
             else ""
         )
-        + f", counts {result['counts']}, phase seconds {result['phases']}",
+        + f", counts {result['counts']}, phase seconds {result['phases']}"
+        + f", CPU ms per request {_cpu_per_request(result)}",
         flush=True,
     )
     return result
+
+
+def _cpu_per_request(result: dict) -> str:
+    requests = max(1, result["requests"])
+    parts = {**result["cpu"], "total": sum(result["cpu"].values())}
+    return " / ".join(f"{name} {1000 * seconds / requests:.2f}" for name, seconds in parts.items())
 
 
 def _target_totals(base: str, token: str) -> tuple[int, int]:
