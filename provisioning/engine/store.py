@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from elium_portal.fastsql import bulk_insert
 from provisioning.defaults import directory_product_name
 from provisioning.engine.scim_client import recommendation_for
 from provisioning.engine.sync import Outcome
@@ -96,7 +97,9 @@ def persist_outcomes(
     links: dict[uuid.UUID, ConnectorObject],
     initiated_by: str = INITIATED_BY,
 ) -> list[ProvisioningLogEntry]:
-    """Write a chunk's outcomes: upsert connector data store rows, bulk-insert log entries."""
+    """Write a chunk's outcomes: upsert connector data store rows, bulk-insert log entries
+    (each one statement: :func:`~elium_portal.fastsql.bulk_insert`). The entries returned are
+    not read back: they carry no primary key."""
     now = timezone.now()
     interval = job.cycle_interval_minutes
     rows = []
@@ -143,9 +146,9 @@ def persist_outcomes(
     ]
     with transaction.atomic():
         if rows:
-            ConnectorObject.objects.bulk_create(
+            bulk_insert(
+                ConnectorObject,
                 rows,
-                update_conflicts=True,
                 unique_fields=["job", "object_type", "source_id"],
                 update_fields=[
                     "display_name",
@@ -167,5 +170,5 @@ def persist_outcomes(
                 ],
             )
         if entries:
-            ProvisioningLogEntry.objects.bulk_create(entries, batch_size=500)
+            bulk_insert(ProvisioningLogEntry, entries)
     return entries
