@@ -65,7 +65,9 @@ def _bar(label: str, done: int, total: int) -> None:
 # -- seeding -------------------------------------------------------------------------------
 
 
-def _seed(users: int, groups: int, tenant_url: str) -> tuple[int, str]:
+def _seed(
+    users: int, groups: int, tenant_url: str, *, directory_name: str = DIRECTORY_NAME
+) -> tuple[int, str]:
     """The target tenant and its token; the directory, the app and its assignments. Returns
     (job pk, SCIM token)."""
     from django.core.management import call_command
@@ -96,10 +98,10 @@ def _seed(users: int, groups: int, tenant_url: str) -> tuple[int, str]:
     # A reused DATABASE_URL: start from an empty target and a fresh directory.
     ScimGroup.objects.filter(tenant=tenant).delete()
     ScimUser.objects.filter(tenant=tenant).delete()
-    Directory.objects.filter(name=DIRECTORY_NAME).delete()
+    Directory.objects.filter(name=directory_name).delete()
     token = scim_token_issue(tenant=tenant, label="bench-engine").plaintext
 
-    directory = directory_create(name=DIRECTORY_NAME, domain="benchcorp.onmicrosoft.com")
+    directory = directory_create(name=directory_name, domain="benchcorp.onmicrosoft.com")
     application = enterprise_application_create(
         directory=directory, template=EnterpriseApplication.Template.SCIM, name="Bench SCIM app"
     )
@@ -369,7 +371,7 @@ def _run_cycle(job_pk: int, env: dict[str, str], label: str) -> dict:
     print(f"{label}…", flush=True)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = handle.name
-    server_pid = int(env["BENCH_SERVER_PID"])
+    server_pid = int(env["BENCH_SERVER_PID"]) if "BENCH_SERVER_PID" in env else None
     database_pid = postmaster_pid()
     web_before, db_before = process_tree_cpu(server_pid), process_tree_cpu(database_pid)
     try:
