@@ -259,7 +259,7 @@ def _token_failure(credentials: OAuthCredentials, answer: TokenAnswer) -> str:
             status = str(answer.status)
         return f"{where}: it answered {status}{said}."
     if not isinstance(answer.body, dict):
-        return f"{where}: its answer is not JSON."
+        return f"{where}: its answer is not a JSON object."
     return f"{where}: its answer has no access_token{said}."
 
 
