@@ -994,6 +994,11 @@ class ScimValidationRun(models.Model):
     current = models.CharField(max_length=64, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # While it runs: the prefix of everything it creates, the procrastinate job running it, and
+    # the objects it created on the target — what a run whose worker died is healed from.
+    prefix = models.CharField(max_length=32, blank=True)
+    worker_job_id = models.BigIntegerField(null=True, blank=True)
+    created_objects = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -1002,6 +1007,14 @@ class ScimValidationRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The recovery sweep reads the running runs every minute.
+            models.Index(
+                fields=["status"],
+                name="scimval_run_running",
+                condition=models.Q(status="running"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant_url} ({self.get_status_display()})"
