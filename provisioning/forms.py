@@ -208,17 +208,35 @@ class AssignmentForm(forms.Form):
         return object_reference(self.cleaned_data["principal"])
 
 
-class ProvisioningForm(forms.Form):
-    """The classic Provisioning blade. The Secret Token is never rendered back."""
+def _auth_method_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Authentication Method",
+        choices=ProvisioningJob.AuthMethod.choices,
+        initial=ProvisioningJob.AuthMethod.BEARER,
+        required=False,  # Bearer when not given (a script posting the older form)
+    )
 
-    mode = forms.ChoiceField(label="Provisioning Mode", choices=ProvisioningJob.Mode.choices)
-    tenant_url = forms.CharField(label="Tenant URL", max_length=2048, required=False)
-    secret_token = forms.CharField(
-        label="Secret Token",
+
+def _secret_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
         required=False,
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
+
+
+class ProvisioningForm(forms.Form):
+    """The classic Provisioning blade. The Secret Token and the Client Secret are never
+    rendered back."""
+
+    mode = forms.ChoiceField(label="Provisioning Mode", choices=ProvisioningJob.Mode.choices)
+    tenant_url = forms.CharField(label="Tenant URL", max_length=2048, required=False)
+    auth_method = _auth_method_field()
+    secret_token = _secret_field("Secret Token")
+    oauth_token_url = forms.CharField(label="Token Endpoint", max_length=2048, required=False)
+    oauth_client_id = forms.CharField(label="Client Identifier", max_length=255, required=False)
+    oauth_client_secret = _secret_field("Client Secret")
     notification_email = forms.CharField(label="Notification Email", max_length=254, required=False)
     send_failure_email = forms.BooleanField(
         label="Send an email notification when a failure occurs", required=False
@@ -240,10 +258,20 @@ class ProvisioningForm(forms.Form):
     )
     restore_default_mappings = forms.BooleanField(label="Restore default mappings", required=False)
 
+    def clean_auth_method(self) -> str:
+        return self.cleaned_data.get("auth_method") or ProvisioningJob.AuthMethod.BEARER
+
 
 class TestConnectionForm(forms.Form):
     tenant_url = forms.CharField(max_length=2048, required=False)
+    auth_method = _auth_method_field()
     secret_token = forms.CharField(required=False)
+    oauth_token_url = forms.CharField(max_length=2048, required=False)
+    oauth_client_id = forms.CharField(max_length=255, required=False)
+    oauth_client_secret = forms.CharField(required=False)
+
+    def clean_auth_method(self) -> str:
+        return self.cleaned_data.get("auth_method") or ProvisioningJob.AuthMethod.BEARER
 
 
 class ObjectMappingForm(forms.Form):
@@ -540,7 +568,8 @@ class RowButtonForm(forms.Form):
 class ScimValidatorForm(forms.Form):
     """Enterprise applications › SCIM Validator: the endpoint to validate and how. ``app`` is
     set when the page was opened from an app's Provisioning tab ("Validate this endpoint"): its
-    saved Secret Token is used when none is typed."""
+    saved Secret Token (or, with OAuth, Client Secret) is used when none is typed — towards its
+    saved URLs only."""
 
     app = forms.UUIDField(required=False, widget=forms.HiddenInput)
     tenant_url = forms.CharField(
@@ -587,7 +616,11 @@ class ScimValidatorForm(forms.Form):
     def clean(self):
         data = super().clean()
         if data.get("auth_method") == "oauth":
-            for name in ("oauth_token_url", "oauth_client_id", "oauth_client_secret"):
+            required = ["oauth_token_url", "oauth_client_id"]
+            if not data.get("app"):
+                # Opened from an app's Provisioning tab, its saved Client Secret may be used.
+                required.append("oauth_client_secret")
+            for name in required:
                 if not data.get(name):
                     self.add_error(name, "This field is required with OAuth.")
         return data

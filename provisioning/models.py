@@ -421,7 +421,8 @@ def _new_job_id() -> str:
 
 class ProvisioningJob(models.Model):
     """The Provisioning tab's configuration of one application (Graph's synchronizationJob).
-    The Secret Token is Fernet-encrypted with ``CREDENTIALS_KEY`` and never rendered back."""
+    The Secret Token and the OAuth Client Secret are Fernet-encrypted with ``CREDENTIALS_KEY``
+    and never rendered back."""
 
     class Mode(models.TextChoices):
         MANUAL = "manual", "Manual"
@@ -435,6 +436,10 @@ class ProvisioningJob(models.Model):
         ON = "on", "On"
         OFF = "off", "Off"
 
+    class AuthMethod(models.TextChoices):
+        BEARER = "bearer", "Bearer authentication"
+        OAUTH = "oauth", "OAuth2 client credentials grant"
+
     application = models.OneToOneField(
         EnterpriseApplication, on_delete=models.CASCADE, related_name="provisioning_job"
     )
@@ -443,7 +448,17 @@ class ProvisioningJob(models.Model):
         "Provisioning Mode", max_length=16, choices=Mode.choices, default=Mode.MANUAL
     )
     tenant_url = models.CharField("Tenant URL", max_length=2048, blank=True)
+    auth_method = models.CharField(
+        "Authentication Method",
+        max_length=8,
+        choices=AuthMethod.choices,
+        default=AuthMethod.BEARER,
+    )
     secret_token_encrypted = models.TextField(blank=True, editable=False)
+    # OAuth2 client credentials grant: cycles get their access tokens from the Token Endpoint.
+    oauth_token_url = models.CharField("Token Endpoint", max_length=2048, blank=True)
+    oauth_client_id = models.CharField("Client Identifier", max_length=255, blank=True)
+    oauth_client_secret_encrypted = models.TextField(blank=True, editable=False)
     notification_email = models.EmailField("Notification Email", blank=True)
     send_failure_email = models.BooleanField(
         "Send an email notification when a failure occurs", default=False
@@ -476,6 +491,14 @@ class ProvisioningJob(models.Model):
     @property
     def has_secret_token(self) -> bool:
         return bool(self.secret_token_encrypted)
+
+    @property
+    def has_client_secret(self) -> bool:
+        return bool(self.oauth_client_secret_encrypted)
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.auth_method == self.AuthMethod.OAUTH
 
     @property
     def is_configured(self) -> bool:
@@ -971,6 +994,11 @@ class ScimValidationRun(models.Model):
     current = models.CharField(max_length=64, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # While it runs: the prefix of everything it creates, the procrastinate job running it, and
+    # the objects it created on the target — what a run whose worker died is healed from.
+    prefix = models.CharField(max_length=32, blank=True)
+    worker_job_id = models.BigIntegerField(null=True, blank=True)
+    created_objects = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -979,6 +1007,14 @@ class ScimValidationRun(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # The recovery sweep reads the running runs every minute.
+            models.Index(
+                fields=["status"],
+                name="scimval_run_running",
+                condition=models.Q(status="running"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tenant_url} ({self.get_status_display()})"

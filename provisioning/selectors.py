@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
 
@@ -27,6 +28,7 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningJobState,
     ProvisioningLogEntry,
+    ScimValidationRun,
 )
 
 
@@ -467,3 +469,27 @@ def _is_uuid(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def scim_validation_runs_stalled(*, stalled_seconds: int) -> QuerySet[ScimValidationRun]:
+    """Console validation runs still "running" whose worker is gone: the procrastinate job that
+    ran them is no longer ``doing`` (requeued or ended without finishing the run), or its worker
+    has sent no heartbeat for ``stalled_seconds`` (``kill -9``, OOM, a lost machine) — the same
+    rule as procrastinate's stalled jobs (``provisioning.retry_stalled_jobs``)."""
+    alive = RawSQL(
+        """
+        SELECT job.id
+          FROM procrastinate_jobs job
+          JOIN procrastinate_workers worker ON worker.id = job.worker_id
+         WHERE job.status = 'doing'
+           AND worker.last_heartbeat >= NOW() - make_interval(secs => %s)
+        """,
+        [stalled_seconds],
+    )
+    return (
+        ScimValidationRun.objects.filter(
+            status=ScimValidationRun.Status.RUNNING, worker_job_id__isnull=False
+        )
+        .exclude(worker_job_id__in=alive)
+        .order_by("pk")
+    )

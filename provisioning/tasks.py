@@ -8,6 +8,10 @@
 * ``provisioning.prune_logs`` — daily retention of provisioning logs.
 * ``provisioning.run_directory_import`` — a large directory file imported on a worker.
 * ``provisioning.run_scim_validation`` — a SCIM Validator run started from the console.
+* ``provisioning.recover_stalled_validations`` — every minute: a validation run whose worker
+  died is ended ("Could not run", with the reason), what it created on the target is deleted
+  and its scratch directory removed (a run cannot resume: its checks hold their state in
+  memory).
 * ``provisioning.retry_stalled_jobs`` — every minute: a job left ``doing`` by a worker that
   died (``kill -9``, OOM, a lost machine: no heartbeat for ``WORKER_STALLED_SECONDS``) is put
   back in the queue, so its lock is released and provisioning goes on by itself. A cycle is
@@ -37,7 +41,7 @@ from provisioning.models import ProvisioningJob
 from provisioning.selectors import jobs_due
 from provisioning.services.import_worker import directory_import_job_run
 from provisioning.services.logs import provisioning_logs_prune
-from provisioning.validator.runs import scim_validation_run_execute
+from provisioning.validator.runs import scim_validation_run_execute, scim_validation_runs_recover
 
 logger = logging.getLogger(__name__)
 
@@ -102,12 +106,26 @@ def run_directory_import(job_pk: int) -> str | None:
     return job.status if job else None
 
 
-@app.task(name="provisioning.run_scim_validation")
-def run_scim_validation(run_pk: int) -> str | None:
-    """Run the SCIM Validator for a console request (progress on the run's row)."""
+@app.task(name="provisioning.run_scim_validation", pass_context=True)
+def run_scim_validation(context: JobContext, run_pk: int) -> str | None:
+    """Run the SCIM Validator for a console request (progress on the run's row; the
+    procrastinate job's id on it, so a dead worker's run is recognised)."""
     try:
-        run = scim_validation_run_execute(run_pk=run_pk)
+        job_id = context.job.id if context.job else None
+        run = scim_validation_run_execute(run_pk=run_pk, worker_job_id=job_id)
         return run.status if run else None
+    finally:
+        close_old_connections()
+
+
+@app.periodic(cron="* * * * *", periodic_id="recover-stalled-validations")
+@app.task(
+    name="provisioning.recover_stalled_validations", queueing_lock="recover-stalled-validations"
+)
+def recover_stalled_validations(timestamp: int) -> int:
+    """Every minute: end the validation runs of dead workers and clean up after them."""
+    try:
+        return scim_validation_runs_recover()
     finally:
         close_old_connections()
 

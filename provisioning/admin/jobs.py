@@ -76,7 +76,11 @@ class ProvisioningJobAdmin(ObjectActionsMixin, SupportAdmin):
         "status",
         "scope",
         "tenant_url",
+        "auth_method",
         "has_secret_token",
+        "oauth_token_url",
+        "oauth_client_id",
+        "has_client_secret",
         "state_code",
         "quarantine",
         "last_cycle",
@@ -106,6 +110,10 @@ class ProvisioningJobAdmin(ObjectActionsMixin, SupportAdmin):
     @admin.display(boolean=True, description="Secret Token saved")
     def has_secret_token(self, job):
         return job.has_secret_token
+
+    @admin.display(boolean=True, description="Client Secret saved")
+    def has_client_secret(self, job):
+        return job.has_client_secret
 
     @admin.display(description="State", ordering="state__code")
     def state_code(self, job):

@@ -18,11 +18,22 @@ documented as forwarded, and Test Connection does the same).
 The Secret Token is decrypted by the caller, held only by the ``httpx.Client`` headers of this
 object, and never logged: reasons quote the response body with any occurrence of the token
 masked.
+
+With the Authentication Method "OAuth2 client credentials grant" the client holds an
+:class:`OAuthTokenSource` instead: the access token is obtained from the job's Token Endpoint
+(:mod:`provisioning.oauth`, through the same SSRF guard) before the first request, cached in
+this process until shortly before its ``expires_in``, and fetched again once when the target
+answers 401. A token endpoint that cannot be reached, refuses the client or answers without an
+``access_token`` makes every request a fatal ``Unauthorized`` result — a cycle quarantines as it
+does for a 401 from the target, Test Connection shows why. Neither the client secret nor an
+access token is ever logged or quoted.
 """
 
 from __future__ import annotations
 
 import email.utils
+import hashlib
+import http
 import json
 import logging
 import threading
@@ -42,7 +53,8 @@ from django.conf import settings
 
 from provisioning.crypto import secret_decrypt
 from provisioning.models import ProvisioningJob
-from provisioning.outbound import GuardedTransport, destination_check
+from provisioning.oauth import OAuthCredentials, TokenAnswer, oauth_token_request
+from provisioning.outbound import DestinationRefusedError, GuardedTransport, destination_check
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +108,8 @@ RECOMMENDATIONS: dict[str, str] = {
     TOO_MANY_REQUESTS: "The target is rate-limiting requests. The service retries automatically.",
     INTERNAL_SERVER_ERROR: "The target failed to handle the request. The object is retried in a "
     "later cycle; contact the application vendor if the error persists.",
-    UNAUTHORIZED: "The credentials were rejected. Update the Secret Token and Test Connection.",
+    UNAUTHORIZED: "The credentials were rejected. Update the Secret Token (or the OAuth client "
+    "credentials) and Test Connection.",
     INSUFFICIENT_RIGHTS: "The credentials lack permission. Use an administrative token.",
     METHOD_NOT_ALLOWED: "The target does not support this operation.",
     UNPROCESSABLE: "The target could not process the values sent. Check the attribute mappings.",
@@ -208,6 +221,121 @@ def _retry_after_seconds(value: str | None, default: float) -> float:
     return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
+class OAuthTokenError(Exception):
+    """No usable access token: ``str()`` says why, with nothing of the answer but its OAuth
+    ``error``/``error_description``."""
+
+
+#: Access tokens by (token endpoint, client id, digest of the secret): (token, good until,
+#: on ``time.monotonic()``). In-process only; a changed secret never meets an old token.
+_TOKEN_CACHE: dict[tuple[str, str, str], tuple[str, float]] = {}
+_TOKEN_CACHE_LOCK = threading.Lock()
+#: When the token endpoint does not say how long its token lives.
+DEFAULT_TOKEN_LIFETIME_SECONDS = 300
+#: A token is fetched again this long before it expires (at most a tenth of its lifetime).
+TOKEN_EXPIRY_MARGIN_SECONDS = 60
+
+
+def oauth_token_cache_clear() -> None:
+    with _TOKEN_CACHE_LOCK:
+        _TOKEN_CACHE.clear()
+
+
+def _token_failure(credentials: OAuthCredentials, answer: TokenAnswer) -> str:
+    """Why no token came, in words an admin can act on; of the answer only its OAuth
+    ``error``/``error_description``."""
+    where = (
+        f"The access token could not be obtained from the Token Endpoint {credentials.token_url}"
+    )
+    if answer.transport_error:
+        kind = answer.transport_error.split(":", 1)[0]
+        return f"{where}: it could not be reached ({kind})."
+    said = answer.oauth_error()
+    said = f" ({said})" if said else ""
+    if answer.status != 200:
+        try:
+            status = f"{answer.status} {http.HTTPStatus(answer.status).phrase}"
+        except ValueError:
+            status = str(answer.status)
+        return f"{where}: it answered {status}{said}."
+    if not isinstance(answer.body, dict):
+        return f"{where}: its answer is not a JSON object."
+    return f"{where}: its answer has no access_token{said}."
+
+
+class OAuthTokenSource:
+    """The access tokens of one set of client credentials (client-credentials grant). Thread-
+    safe: the worker threads of a cycle share one, and only one of them fetches."""
+
+    def __init__(
+        self, credentials: OAuthCredentials, *, timeout: float, cache: bool = True
+    ) -> None:
+        self.credentials = credentials
+        self.timeout = timeout
+        self.cache = cache
+        digest = hashlib.sha256(credentials.client_secret.encode()).hexdigest()
+        self._key = (credentials.token_url, credentials.client_id, digest)
+        self._lock = threading.Lock()
+        self._token = ""
+        self._until = 0.0
+        self.fetch_count = 0
+        self.issued: set[str] = set()  # every token this source held, masked in reasons
+
+    def token(self) -> str:
+        """A token that is not about to expire: the cached one, or a new one. Raises
+        :class:`OAuthTokenError`."""
+        with self._lock:
+            now = time.monotonic()
+            if self._token and now < self._until:
+                return self._token
+            if self.cache:
+                with _TOKEN_CACHE_LOCK:
+                    cached = _TOKEN_CACHE.get(self._key)
+                if cached and now < cached[1]:
+                    self._token, self._until = cached
+                    self.issued.add(self._token)
+                    return self._token
+            return self._fetch()
+
+    def invalidate(self, token: str) -> None:
+        """The target refused ``token`` (401): forget it, so the next :meth:`token` fetches."""
+        with self._lock:
+            if self._token == token:
+                self._token, self._until = "", 0.0
+            if self.cache:
+                with _TOKEN_CACHE_LOCK:
+                    if (_TOKEN_CACHE.get(self._key) or ("",))[0] == token:
+                        del _TOKEN_CACHE[self._key]
+
+    def _fetch(self) -> str:
+        credentials = self.credentials
+        self.fetch_count += 1
+        try:
+            answer = oauth_token_request(credentials=credentials, timeout=self.timeout)
+        except DestinationRefusedError as error:
+            reason = str(error).rstrip(".")
+            raise OAuthTokenError(f"The Token Endpoint cannot be called: {reason}.") from None
+        token = answer.access_token
+        if answer.status != 200 or not token:
+            logger.info(
+                "Token endpoint %s refused client %s: %s",
+                credentials.token_url,
+                credentials.client_id,
+                answer.status or "no answer",
+            )
+            raise OAuthTokenError(_token_failure(credentials, answer))
+        lifetime = answer.expires_in
+        if lifetime is None or lifetime <= 0:
+            lifetime = DEFAULT_TOKEN_LIFETIME_SECONDS
+        margin = min(TOKEN_EXPIRY_MARGIN_SECONDS, lifetime / 10)
+        self._token, self._until = token, time.monotonic() + lifetime - margin
+        self.issued.add(token)
+        if self.cache:
+            with _TOKEN_CACHE_LOCK:
+                _TOKEN_CACHE[self._key] = (self._token, self._until)
+        return token
+
+
 class ScimClient:
     """A SCIM 2.0 client speaking as Entra does. Thread-safe: one instance serves every worker
     thread of a cycle; close it (or use it as a context manager) when the cycle ends."""
@@ -224,6 +352,7 @@ class ScimClient:
         max_retry_after: float = 60.0,
         dialect: Dialect | None = None,
         check_destination: bool = True,
+        token_source: OAuthTokenSource | None = None,
     ) -> None:
         self.base_url, self.dialect = split_tenant_url(tenant_url)
         if dialect is not None:
@@ -231,6 +360,7 @@ class ScimClient:
         if check_destination:
             destination_check(self.base_url)
         self._token = token
+        self.token_source = token_source
         self.max_rate_limit_retries = max_rate_limit_retries
         self.max_retry_after = max_retry_after
         self.timeout = timeout
@@ -263,7 +393,14 @@ class ScimClient:
     # -- transport ---------------------------------------------------------------------------
 
     def _mask(self, text: str) -> str:
-        return text.replace(self._token, "********") if self._token else text
+        secrets = [self._token] if self._token else []
+        if self.token_source is not None:
+            secrets += [t for t in self.token_source.issued if t]
+            secrets.append(self.token_source.credentials.client_secret)
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "********")
+        return text
 
     def request(
         self,
@@ -285,8 +422,24 @@ class ScimClient:
             content = json.dumps(json_body, ensure_ascii=False).encode()
         attempts = 0
         started = time.monotonic()
+        refetched = False
         while True:
             attempts += 1
+            if self.token_source is not None:
+                try:
+                    bearer = self.token_source.token()
+                except OAuthTokenError as error:
+                    return ScimResult(
+                        method,
+                        url,
+                        0,
+                        error_code=UNAUTHORIZED,
+                        reason=self._mask(str(error)),
+                        fatal=True,
+                        duration_ms=int((time.monotonic() - started) * 1000),
+                        attempts=attempts,
+                    )
+                headers["Authorization"] = f"Bearer {bearer}"
             try:
                 with self._slots:
                     with self._count_lock:
@@ -318,6 +471,12 @@ class ScimClient:
                     duration_ms=int((time.monotonic() - started) * 1000),
                     attempts=attempts,
                 )
+            if response.status_code == 401 and self.token_source is not None and not refetched:
+                # The token may have been revoked or expired early: one new one, once.
+                refetched = True
+                self.token_source.invalidate(bearer)
+                logger.info("SCIM target refused the access token (401); fetching a new one")
+                continue
             if response.status_code == 429 and attempts <= self.max_rate_limit_retries:
                 wait = min(
                     _retry_after_seconds(response.headers.get("Retry-After"), 1.0),
@@ -461,10 +620,14 @@ def scim_client_for(
     *,
     tenant_url: str | None = None,
     token: str | None = None,
+    oauth: OAuthCredentials | None = None,
     purpose: Purpose = Purpose.CYCLE,
 ) -> ScimClient:
-    """The client for ``job``: its Tenant URL and decrypted Secret Token unless given (Test
-    Connection passes what was typed). Raises ``SecretUnavailableError`` when the stored token
+    """The client for ``job``: its Tenant URL and credentials unless given (Test Connection
+    passes what was typed: ``token`` for Bearer authentication, ``oauth`` for the OAuth2 client
+    credentials grant). A job whose Authentication Method is OAuth gets its access tokens from
+    its Token Endpoint with its decrypted Client Secret (cached in this process; Test
+    Connection always fetches a new one). Raises ``SecretUnavailableError`` when a stored secret
     cannot be decrypted and ``DestinationRefusedError`` when the URL may not be called.
 
     * a cycle: ``PROVISIONING_HTTP_TIMEOUT``, ``PROVISIONING_CONCURRENCY`` requests in flight,
@@ -475,21 +638,33 @@ def scim_client_for(
     * Test Connection: one request at a time, 5 seconds, a 429 is an answer (no retry).
     """
     url = job.tenant_url if tenant_url is None else tenant_url
-    if token is None:
+    if oauth is None and token is None and job.auth_method == ProvisioningJob.AuthMethod.OAUTH:
+        oauth = OAuthCredentials(
+            token_url=job.oauth_token_url,
+            client_id=job.oauth_client_id,
+            client_secret=secret_decrypt(job.oauth_client_secret_encrypted),
+        )
+    if oauth is None and token is None:
         token = secret_decrypt(job.secret_token_encrypted)
-    if purpose == Purpose.TEST_CONNECTION:
+    testing = purpose == Purpose.TEST_CONNECTION
+    timeout = TEST_CONNECTION_TIMEOUT_SECONDS if testing else settings.PROVISIONING_HTTP_TIMEOUT
+    source = (
+        OAuthTokenSource(oauth, timeout=timeout, cache=not testing) if oauth is not None else None
+    )
+    if testing:
         return ScimClient(
             tenant_url=url,
-            token=token,
+            token=token or "",
             timeout=TEST_CONNECTION_TIMEOUT_SECONDS,
             connect_timeout=TEST_CONNECTION_TIMEOUT_SECONDS,
             max_concurrency=1,
             max_rate_limit_retries=0,
+            token_source=source,
         )
     return ScimClient(
         tenant_url=url,
-        token=token,
-        timeout=settings.PROVISIONING_HTTP_TIMEOUT,
+        token=token or "",
+        timeout=timeout,
         max_concurrency=(
             ON_DEMAND_CONCURRENCY
             if purpose == Purpose.ON_DEMAND
@@ -497,4 +672,5 @@ def scim_client_for(
         ),
         max_retry_after=settings.PROVISIONING_MAX_RETRY_AFTER,
         dialect=Dialect(flag2020=False) if purpose == Purpose.ON_DEMAND else None,
+        token_source=source,
     )

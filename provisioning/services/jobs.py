@@ -36,6 +36,7 @@ from provisioning.models import (
     ProvisioningJob,
     ProvisioningJobState,
 )
+from provisioning.oauth import OAuthCredentials
 from provisioning.outbound import DestinationRefusedError, tenant_url_problem
 from provisioning.services.mappings import object_mappings_reset
 from provisioning.tasks import cycle_defer
@@ -52,6 +53,9 @@ CODE_INCOMPATIBLE = INCOMPATIBLE
 SETTINGS_FIELDS = (
     "mode",
     "tenant_url",
+    "auth_method",
+    "oauth_token_url",
+    "oauth_client_id",
     "notification_email",
     "send_failure_email",
     "prevent_accidental_deletion",
@@ -71,6 +75,10 @@ def provisioning_job_update(
     mode: str,
     tenant_url: str = "",
     secret_token: str = "",
+    auth_method: str = ProvisioningJob.AuthMethod.BEARER,
+    oauth_token_url: str = "",
+    oauth_client_id: str = "",
+    oauth_client_secret: str = "",
     notification_email: str = "",
     send_failure_email: bool = False,
     prevent_accidental_deletion: bool = False,
@@ -80,11 +88,19 @@ def provisioning_job_update(
     restore_default_mappings: bool = False,
     actor: AbstractBaseUser | None = None,
 ) -> list[str]:
-    """Save the Provisioning blade. A blank ``secret_token`` keeps the stored one. Returns the
-    audit activities recorded (one per kind of change)."""
+    """Save the Provisioning blade. A blank ``secret_token`` keeps the stored one. With the
+    Authentication Method "OAuth2 client credentials grant" the Token Endpoint, Client
+    Identifier and Client Secret are saved instead (the secret encrypted); a blank
+    ``oauth_client_secret`` keeps the stored one — unless the Token Endpoint changed: the stored
+    secret is only ever sent to the Token Endpoint it was saved with. Returns the audit
+    activities recorded (one per kind of change)."""
     errors: dict[str, str] = {}
     tenant_url = tenant_url.strip()
     secret_token = secret_token.strip()
+    auth_method = auth_method or ProvisioningJob.AuthMethod.BEARER
+    oauth_token_url = oauth_token_url.strip()
+    oauth_client_id = oauth_client_id.strip()
+    oauth_client_secret = oauth_client_secret.strip()
     notification_email = notification_email.strip()
     if mode not in ProvisioningJob.Mode.values:
         errors["mode"] = "Select a valid choice."
@@ -99,9 +115,21 @@ def provisioning_job_update(
             errors["tenant_url"] = "This field is required."
         elif problem := tenant_url_problem(tenant_url):
             errors["tenant_url"] = problem
-        needs_token = job.application.template == EnterpriseApplication.Template.ELIUM
-        if needs_token and not secret_token and not job.has_secret_token:
-            errors["secret_token"] = "This field is required."
+        if auth_method not in ProvisioningJob.AuthMethod.values:
+            errors["auth_method"] = "Select a valid choice."
+        elif auth_method == ProvisioningJob.AuthMethod.OAUTH:
+            errors.update(
+                _oauth_problems(
+                    job=job,
+                    token_url=oauth_token_url,
+                    client_id=oauth_client_id,
+                    client_secret=oauth_client_secret,
+                )
+            )
+        else:
+            needs_token = job.application.template == EnterpriseApplication.Template.ELIUM
+            if needs_token and not secret_token and not job.has_secret_token:
+                errors["secret_token"] = "This field is required."
     if notification_email:
         try:
             validate_email(notification_email)
@@ -124,9 +152,14 @@ def provisioning_job_update(
     if errors:
         raise ValidationError(errors)
 
+    oauth = automatic and auth_method == ProvisioningJob.AuthMethod.OAUTH
     wanted = {
         "mode": mode,
         "tenant_url": tenant_url,
+        "auth_method": auth_method if automatic else job.auth_method,
+        # With Bearer authentication the saved OAuth settings stay as they were.
+        "oauth_token_url": oauth_token_url if oauth else job.oauth_token_url,
+        "oauth_client_id": oauth_client_id if oauth else job.oauth_client_id,
         "notification_email": notification_email,
         "send_failure_email": send_failure_email,
         "prevent_accidental_deletion": prevent_accidental_deletion,
@@ -140,6 +173,9 @@ def provisioning_job_update(
         # Re-encrypting the same token is still a credentials change in the portal's eyes.
         job.secret_token_encrypted = secret_encrypt(secret_token)
         changed.append("secret_token")
+    if oauth and oauth_client_secret:
+        job.oauth_client_secret_encrypted = secret_encrypt(oauth_client_secret)
+        changed.append("client_secret")
     old_status = job.status
     job.status = status
     job.save()
@@ -172,6 +208,31 @@ def provisioning_job_update(
         )
         activities.append(Activity.UPDATE_MAPPINGS)
     return activities
+
+
+def _oauth_problems(
+    *, job: ProvisioningJob, token_url: str, client_id: str, client_secret: str
+) -> dict[str, str]:
+    """Field errors of the OAuth2 client credentials grant's settings, as typed."""
+    errors = {}
+    if not token_url:
+        errors["oauth_token_url"] = (
+            "Enter the Token Endpoint: the OAuth2 client credentials grant gets its access "
+            "tokens there."
+        )
+    elif problem := tenant_url_problem(token_url):
+        errors["oauth_token_url"] = problem.replace("Tenant URL", "Token Endpoint")
+    if not client_id:
+        errors["oauth_client_id"] = "Enter the Client Identifier the Token Endpoint knows."
+    if not client_secret:
+        if not job.has_client_secret:
+            errors["oauth_client_secret"] = "Enter the Client Secret."
+        elif token_url != job.oauth_token_url.strip():
+            errors["oauth_client_secret"] = (
+                "Enter the Client Secret again: the saved secret is only ever sent to the "
+                "saved Token Endpoint, and the Token Endpoint was changed."
+            )
+    return errors
 
 
 @dataclass(frozen=True)
@@ -273,6 +334,10 @@ def provisioning_job_test_connection(
     job: ProvisioningJob,
     tenant_url: str,
     secret_token: str = "",
+    auth_method: str = ProvisioningJob.AuthMethod.BEARER,
+    oauth_token_url: str = "",
+    oauth_client_id: str = "",
+    oauth_client_secret: str = "",
     actor: AbstractBaseUser | None = None,
 ) -> ConnectionTestResult:
     """Call the target exactly as Entra's Test Connection does: a query for a user that cannot
@@ -283,10 +348,18 @@ def provisioning_job_test_connection(
     A blank ``secret_token`` uses the stored one — but only towards the saved Tenant URL: the
     stored token never goes anywhere else, so testing a changed URL needs the token typed
     again. Of the target's answer only the status and a SCIM error's ``scimType``/``detail``
-    are shown."""
+    are shown.
+
+    With ``auth_method`` "oauth" the access token is obtained from ``oauth_token_url`` first
+    (a new one, never the cached one of the cycles). A blank ``oauth_client_secret`` uses the
+    stored one only towards the saved Token Endpoint and, with the tokens it yields, the saved
+    Tenant URL. Of the token endpoint's answer only its OAuth ``error`` and
+    ``error_description`` are shown."""
     application = job.application
     title = f"Testing connection to {application.name}"
     tenant_url = tenant_url.strip()
+    uses_oauth = auth_method == ProvisioningJob.AuthMethod.OAUTH
+    oauth_token_url = oauth_token_url.strip()
 
     def finish(result: ConnectionTestResult) -> ConnectionTestResult:
         provisioning_audit_record(
@@ -295,6 +368,7 @@ def provisioning_job_test_connection(
             actor=actor,
             details={
                 "host": _host_of(tenant_url),
+                **({"token_endpoint_host": _host_of(oauth_token_url)} if uses_oauth else {}),
                 "result": "Success" if result.ok else "Failure",
                 **({"error_code": result.error_code} if result.error_code else {}),
             },
@@ -302,8 +376,9 @@ def provisioning_job_test_connection(
         return result
 
     def failure(code: str, details: str) -> ConnectionTestResult:
-        if token:
-            details = details.replace(token, "********")
+        for secret in (token, client_secret):
+            if secret:
+                details = details.replace(secret, "********")
         logger.info("Test connection for job %s failed: %s", job.job_id, code)
         return finish(
             ConnectionTestResult(
@@ -311,10 +386,38 @@ def provisioning_job_test_connection(
             )
         )
 
-    token = secret_token.strip()
+    token = "" if uses_oauth else secret_token.strip()
+    client_secret = oauth_client_secret.strip() if uses_oauth else ""
     if not tenant_url:
         return failure(CODE_UNAVAILABLE, "The Tenant URL is required.")
-    if not token:
+    oauth: OAuthCredentials | None = None
+    if uses_oauth:
+        problem = _oauth_test_problem(job, tenant_url, oauth_token_url, oauth_client_id)
+        if problem:
+            return failure(CODE_UNAVAILABLE, problem)
+        if not client_secret:
+            if oauth_token_url != job.oauth_token_url.strip():
+                return failure(
+                    CODE_UNAVAILABLE,
+                    "Enter the Client Secret: the saved secret is only ever sent to the saved "
+                    "Token Endpoint, and the Token Endpoint was changed.",
+                )
+            if tenant_url != job.tenant_url.strip():
+                return failure(
+                    CODE_UNAVAILABLE,
+                    "Enter the Client Secret: tokens issued for the saved secret are only ever "
+                    "sent to the saved Tenant URL, and the Tenant URL was changed.",
+                )
+            try:
+                client_secret = secret_decrypt(job.oauth_client_secret_encrypted)
+            except SecretUnavailableError as error:
+                return failure(CODE_UNAVAILABLE, str(error))
+        oauth = OAuthCredentials(
+            token_url=oauth_token_url,
+            client_id=oauth_client_id.strip(),
+            client_secret=client_secret,
+        )
+    elif not token:
         if tenant_url != job.tenant_url.strip():
             return failure(
                 CODE_UNAVAILABLE,
@@ -330,7 +433,11 @@ def provisioning_job_test_connection(
         if problem := tenant_url_problem(tenant_url):
             raise DestinationRefusedError(problem)
         client = scim_client_for(
-            job, tenant_url=tenant_url, token=token, purpose=Purpose.TEST_CONNECTION
+            job,
+            tenant_url=tenant_url,
+            token=None if oauth else token,
+            oauth=oauth,
+            purpose=Purpose.TEST_CONNECTION,
         )
     except DestinationRefusedError as error:
         # The reason may be a sentence of its own: one full stop ("…https:// URL.", not "URL..").
@@ -351,6 +458,20 @@ def provisioning_job_test_connection(
         return failure(failed.code, failed.details)
     logger.info("Test connection for job %s succeeded", job.job_id)
     return finish(ConnectionTestResult(ok=True, title=title, message=SUCCESS_TEXT))
+
+
+def _oauth_test_problem(
+    job: ProvisioningJob, tenant_url: str, token_url: str, client_id: str
+) -> str:
+    """Why the OAuth settings typed for Test Connection cannot be tried ("" when they can)."""
+    if not token_url:
+        return "The Token Endpoint is required with the OAuth2 client credentials grant."
+    if problem := tenant_url_problem(token_url):
+        reason = problem.replace("Tenant URL", "Token Endpoint").rstrip(".")
+        return f"The Token Endpoint cannot be called: {reason}."
+    if not client_id.strip():
+        return "The Client Identifier is required with the OAuth2 client credentials grant."
+    return ""
 
 
 def _host_of(url: str) -> str:

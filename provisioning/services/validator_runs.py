@@ -29,8 +29,10 @@ def scim_validation_run_create(
 ) -> ScimValidationRun:
     """Store the request (the Secret Token, or with OAuth the client secret, encrypted) and
     queue the run once the row is committed. With ``oauth_token_url`` the run authenticates
-    by the client-credentials grant. With ``saved_token_of`` and no token typed, that job's saved
-    Secret Token is used (copied still encrypted: it is never shown)."""
+    by the client-credentials grant. With ``saved_token_of`` and no secret typed, that job's saved
+    Secret Token (with OAuth, its Client Secret) is used, copied still encrypted (it is never
+    shown) — and only towards the URLs it was saved with: a changed Tenant URL (or Token
+    Endpoint) is a field error asking for the secret."""
     tenant_url = tenant_url.strip()
     oauth_token_url = oauth_token_url.strip()
     errors = {}
@@ -46,10 +48,15 @@ def scim_validation_run_create(
         raise ValidationError(errors)
     secret = (oauth_client_secret if oauth_token_url else token).strip()
     encrypted = secret_encrypt(secret) if secret else ""
-    if not secret and not oauth_token_url and saved_token_of is not None:
-        if saved_token_of.application.directory_id != directory.pk:
-            raise ValueError("the job belongs to another directory")
-        encrypted = saved_token_of.secret_token_encrypted or ""
+    if not secret and saved_token_of is not None:
+        encrypted = _saved_secret(
+            job=saved_token_of,
+            directory=directory,
+            tenant_url=tenant_url,
+            oauth_token_url=oauth_token_url,
+        )
+    if oauth_token_url and not encrypted:
+        raise ValidationError({"oauth_client_secret": "This field is required with OAuth."})
     run = ScimValidationRun.objects.create(
         directory=directory,
         tenant_url=tenant_url,
@@ -68,3 +75,34 @@ def scim_validation_run_create(
     )
     transaction.on_commit(lambda: run_scim_validation.defer(run_pk=run.pk))
     return run
+
+
+def _saved_secret(
+    *, job: ProvisioningJob, directory: Directory, tenant_url: str, oauth_token_url: str
+) -> str:
+    """The job's saved secret (encrypted) for a run towards ``tenant_url``: a stored credential
+    is only ever sent to the URLs it was saved with."""
+    if job.application.directory_id != directory.pk:
+        raise ValueError("the job belongs to another directory")
+    if oauth_token_url:
+        if not job.oauth_client_secret_encrypted:
+            return ""
+        if oauth_token_url != job.oauth_token_url.strip() or tenant_url != job.tenant_url.strip():
+            raise ValidationError(
+                {
+                    "oauth_client_secret": "Enter the Client Secret: the saved one is only ever "
+                    "sent to the app's saved Token Endpoint, and its tokens to the saved Tenant "
+                    "URL."
+                }
+            )
+        return job.oauth_client_secret_encrypted
+    if not job.secret_token_encrypted:
+        return ""
+    if tenant_url != job.tenant_url.strip():
+        raise ValidationError(
+            {
+                "secret_token": "Enter the Secret Token: the app's saved token is only ever sent "
+                "to its saved Tenant URL."
+            }
+        )
+    return job.secret_token_encrypted

@@ -38,14 +38,27 @@ class Created:
     label: str
 
 
+def run_prefix_new() -> str:
+    """The unique prefix of everything one run creates (on the target and in this database)."""
+    return f"scimval-{secrets.token_hex(4)}"
+
+
+def scratch_directory_name(prefix: str) -> str:
+    """The name of a run's scratch directory: how a run left behind by a dead worker finds it."""
+    return f"SCIM Validator {prefix}"
+
+
 @dataclass
 class RunContext:
     client: ScimClient
     token: str
     groups: bool
     secrets: list[str] = field(default_factory=list)  # also masked wherever they appear
-    prefix: str = field(default_factory=lambda: f"scimval-{secrets.token_hex(4)}")
+    prefix: str = field(default_factory=run_prefix_new)
     created: list[Created] = field(default_factory=list)
+    # told of every object the run creates on the target, as soon as it exists (a console run
+    # journals them on its row, so a run whose worker dies can still delete them)
+    on_created: Callable[[Created], None] | None = None
     exchanges: list[Exchange] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)  # what earlier checks learned
     # run at the end, before the run's own objects are deleted; each returns what it could
@@ -163,7 +176,10 @@ class RunContext:
         result, index = self.send("POST", f"/{resource}", body=body)
         if result.ok and isinstance(result.body, dict) and result.body.get("id"):
             label = body.get("userName") or body.get("displayName") or ""
-            self.created.append(Created(resource, str(result.body["id"]), label))
+            created = Created(resource, str(result.body["id"]), label)
+            self.created.append(created)
+            if self.on_created is not None:
+                self.on_created(created)
         return result, index
 
     def create_user(self) -> tuple[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from provisioning.engine.ondemand import (
     provisioning_on_demand_group_run,
     provisioning_on_demand_run,
 )
+from provisioning.engine.scim_client import ScimClient
 from provisioning.models import (
     AttributeMapping,
     ConnectorObject,
@@ -47,7 +48,12 @@ from provisioning.services.directory import (
     directory_user_update,
 )
 from provisioning.services.mappings import object_mapping_update
-from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
+from provisioning.validator.context import (
+    CheckFailedError,
+    CheckSkippedError,
+    RunContext,
+    scratch_directory_name,
+)
 from provisioning.validator.direct import value_at
 from provisioning.validator.registry import check
 from provisioning.validator.result import Category, Exchange
@@ -71,7 +77,7 @@ def _scratch(ctx: RunContext) -> Scratch:
     if "scratch" in ctx.facts:
         return ctx.facts["scratch"]
     domain = f"{ctx.prefix}.validator.example.com"
-    directory = directory_create(name=f"SCIM Validator {ctx.prefix}", domain=domain)
+    directory = directory_create(name=scratch_directory_name(ctx.prefix), domain=domain)
     ctx.finalizers.append(lambda: _scratch_delete(ctx))
     app = enterprise_application_create(
         directory=directory, template=EnterpriseApplication.Template.SCIM, name=ctx.prefix
@@ -108,18 +114,31 @@ def _scratch_delete(ctx: RunContext) -> list[str]:
     scratch: Scratch | None = ctx.facts.get("scratch")
     if scratch is None:
         return []
+    return scratch_directory_delete(directory=scratch.directory, client=ctx.client)
+
+
+def scratch_directory_delete(
+    *, directory: Directory, client: ScimClient | None, why: str = ""
+) -> list[str]:
+    """Delete on the target (through ``client``) what the scratch directory's apps created there,
+    groups first, then the directory with its apps, jobs and logs. Without a client nothing is
+    deleted on the target and every linked object is listed. Returns what could not be deleted,
+    described."""
     failures = []
-    linked = ConnectorObject.objects.filter(job=scratch.job).exclude(target_id="")
-    for row in linked.order_by("-object_type"):  # "user" sorts after "group"
+    linked = ConnectorObject.objects.filter(job__application__directory=directory).exclude(
+        target_id=""
+    )
+    for row in linked.order_by("object_type"):  # "group" sorts before "user"
         resource = "Users" if row.object_type == ConnectorObject.ObjectType.USER else "Groups"
-        result = ctx.client.request("DELETE", f"/{resource}/{row.target_id}", want_body=False)
+        label = f"{resource}/{row.target_id} ({row.display_name})"
+        if client is None:
+            failures.append(f"{label}: not deleted ({why or 'no credentials'})")
+            continue
+        result = client.request("DELETE", f"/{resource}/{row.target_id}", want_body=False)
         if not (result.ok or result.status == 404):
-            failures.append(
-                f"{resource}/{row.target_id} ({row.display_name}): DELETE answered "
-                f"{result.status or result.error_code}"
-            )
+            failures.append(f"{label}: DELETE answered {result.status or result.error_code}")
     with transaction.atomic():
-        Directory.objects.filter(pk=scratch.directory.pk).delete()
+        Directory.objects.filter(pk=directory.pk).delete()
     return failures
 
 

@@ -14,7 +14,12 @@ from provisioning.outbound import destination_check
 from provisioning.validator import credentials as _credentials  # noqa: F401  (registers)
 from provisioning.validator import direct as _direct  # noqa: F401  (registers its checks)
 from provisioning.validator import lifecycle as _lifecycle  # noqa: F401  (registers its checks)
-from provisioning.validator.context import CheckFailedError, CheckSkippedError, RunContext
+from provisioning.validator.context import (
+    CheckFailedError,
+    CheckSkippedError,
+    Created,
+    RunContext,
+)
 from provisioning.validator.oauth import OAuthCredentials, oauth_token_fetch
 from provisioning.validator.registry import CHECKS, FLAG2020, CheckSpec
 from provisioning.validator.result import (
@@ -93,13 +98,17 @@ def scim_validation_run(
     dialect: str | None = None,
     lifecycle: bool = False,
     progress: Progress | None = None,
+    prefix: str | None = None,
+    on_created: Callable[[Created], None] | None = None,
 ) -> ValidationReport:
     """Run every check against ``tenant_url`` and delete what the run created on it.
 
     ``dialect`` is ``"default"`` or ``"aadOptscim062020"``; None takes the one the Tenant URL's
     query string selects. With ``oauth`` the bearer token is fetched by the client-credentials
-    grant instead (Validate_Credentials). Raises ``DestinationRefusedError`` when a URL may not
-    be called (the provisioning service's SSRF guard)."""
+    grant instead (Validate_Credentials). ``prefix`` names what the run creates (a new one when
+    None); ``on_created`` is told of each object the run creates on the target. Raises
+    ``DestinationRefusedError`` when a URL may not be called (the provisioning service's SSRF
+    guard)."""
     base, url_dialect = split_tenant_url(tenant_url)
     destination_check(base)  # before a token is asked for it
     outcome = oauth_token_fetch(credentials=oauth) if oauth else None
@@ -119,7 +128,10 @@ def scim_validation_run(
         token=token,
         groups=groups,
         secrets=[oauth.client_secret] if oauth else [],
+        on_created=on_created,
     )
+    if prefix:
+        ctx.prefix = prefix
     ctx.facts["oauth"] = outcome
     report = ValidationReport(
         target_url=redact(base, [token, *ctx.secrets]),

@@ -1,5 +1,6 @@
-"""The Provisioning blade of an application: mode, admin credentials (Tenant URL, Secret
-Token) with Test Connection, notifications, deletion threshold, scope and status."""
+"""The Provisioning blade of an application: mode, admin credentials (Tenant URL, and a Secret
+Token or the OAuth2 client credentials grant's Token Endpoint, Client Identifier and Client
+Secret) with Test Connection, notifications, deletion threshold, scope and status."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ class ProvisioningView(CurrentStatusMixin, ApplicationMixin, TemplateView):
         return {
             "mode": job.mode,
             "tenant_url": job.tenant_url,
+            "auth_method": job.auth_method,
+            "oauth_token_url": job.oauth_token_url,
+            "oauth_client_id": job.oauth_client_id,
             "notification_email": job.notification_email,
             "send_failure_email": job.send_failure_email,
             "prevent_accidental_deletion": job.prevent_accidental_deletion,
@@ -52,9 +56,10 @@ class ProvisioningView(CurrentStatusMixin, ApplicationMixin, TemplateView):
             else:
                 messages.success(request, f"Successfully updated {self.application.name}")
                 return redirect(request.path)
-        # Never echo the secret back into the re-rendered form.
+        # Never echo a secret back into the re-rendered form.
         data = request.POST.copy()
         data["secret_token"] = ""
+        data["oauth_client_secret"] = ""
         form.data = data
         messages.error(
             request,
@@ -75,6 +80,10 @@ class TestConnectionView(ApplicationMixin, View):
             job=self.job,
             tenant_url=form.cleaned_data.get("tenant_url", ""),
             secret_token=form.cleaned_data.get("secret_token", ""),
+            auth_method=form.cleaned_data.get("auth_method") or "bearer",
+            oauth_token_url=form.cleaned_data.get("oauth_token_url", ""),
+            oauth_client_id=form.cleaned_data.get("oauth_client_id", ""),
+            oauth_client_secret=form.cleaned_data.get("oauth_client_secret", ""),
             actor=request.user,
         )
         payload = {
@@ -91,7 +100,9 @@ class TestConnectionView(ApplicationMixin, View):
         view.setup(request, *args, **kwargs)
         view.directory, view.application, view.job = self.directory, self.application, self.job
         initial = view.initial()
-        initial["tenant_url"] = form.cleaned_data.get("tenant_url", "")
+        for name in ("tenant_url", "oauth_token_url", "oauth_client_id"):
+            initial[name] = form.cleaned_data.get(name, "")
+        initial["auth_method"] = form.cleaned_data.get("auth_method") or "bearer"
         return view.render_to_response(
             view.get_context_data(
                 form=ProvisioningForm(initial={**initial, "mode": "automatic"}),

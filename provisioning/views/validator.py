@@ -38,10 +38,14 @@ class ScimValidatorView(DirectoryMixin, TemplateView):
             except ValidationError:
                 application = None
             if application is not None:
-                initial = {
-                    "app": application.object_id,
-                    "tenant_url": application.provisioning_job.tenant_url,
-                }
+                job = application.provisioning_job
+                initial = {"app": application.object_id, "tenant_url": job.tenant_url}
+                if job.uses_oauth:
+                    initial.update(
+                        auth_method="oauth",
+                        oauth_token_url=job.oauth_token_url,
+                        oauth_client_id=job.oauth_client_id,
+                    )
             context["form"] = ScimValidatorForm(initial=initial)
             context["application"] = application
         context["runs"] = self.directory.scim_validation_runs.all()[:HISTORY]

@@ -118,8 +118,10 @@
     var form = button.form;
     var data = new FormData();
     data.append("csrfmiddlewaretoken", csrf(form));
-    data.append("tenant_url", form.elements.tenant_url.value);
-    data.append("secret_token", form.elements.secret_token.value);
+    ["tenant_url", "auth_method", "secret_token", "oauth_token_url", "oauth_client_id",
+     "oauth_client_secret"].forEach(function (name) {
+      if (form.elements[name]) data.append(name, form.elements[name].value);
+    });
     var list = document.getElementById("notification-list");
     var appName = document.querySelector(".az-menu-title").textContent;
     var running = notification({running: true, title: "Testing connection to " + appName, message: "Testing…"});
@@ -174,6 +176,11 @@
     var mode = document.querySelector("select[name=mode]");
     document.querySelectorAll("[data-mode-section]").forEach(function (el) {
       el.hidden = mode && el.getAttribute("data-mode-section") !== mode.value;
+    });
+    // Admin Credentials: the fields of the chosen Authentication Method.
+    var auth = document.querySelector("[data-auth-method] select[name=auth_method]");
+    document.querySelectorAll("[data-auth-section]").forEach(function (el) {
+      el.hidden = auth && el.getAttribute("data-auth-section") !== auth.value;
     });
     var type = document.querySelector("[data-attribute-form] select[name=mapping_type]");
     document.querySelectorAll("[data-type-section]").forEach(function (el) {

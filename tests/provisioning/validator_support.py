@@ -175,9 +175,10 @@ class CompliantStub(StubScim):
 @dataclass
 class TokenStub:
     """An OAuth 2.0 token endpoint on a local port: answers the client-credentials grant with
-    ``answer`` (status, body) and records the forms it received."""
+    ``answer`` (status, body) — or ``answer(form)`` when it is callable — and records the forms
+    it received."""
 
-    answer: tuple[int, dict[str, Any]]
+    answer: Any
     forms: list[dict[str, str]] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
 
@@ -197,7 +198,8 @@ class TokenStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = urllib.parse.parse_qs(self.rfile.read(length).decode())
                 stub.forms.append({k: v[0] for k, v in form.items()})
-                status, body = stub.answer
+                received = stub.forms[-1]
+                status, body = stub.answer(received) if callable(stub.answer) else stub.answer
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
