@@ -268,19 +268,18 @@ class ScimChange(models.Model):
             models.Index(fields=["-created_at", "-id"], name="scim_change_recent"),
             models.Index(fields=["kind", "-created_at"], name="scim_change_kind"),
             models.Index(fields=["request_id"], name="scim_change_request_id"),
-            # Searches by name or userName (case-insensitive prefix).
+            # Searches by the beginning of a name or userName, case-insensitive (not partial:
+            # a prefix search does not imply "not empty", so the planner could not use them).
             models.Index(
                 OpClass(Lower("object_name"), name="text_pattern_ops"),
                 name="scim_change_name_pfx",
             ),
             models.Index(
                 OpClass(Lower("user_name"), name="text_pattern_ops"),
-                condition=~models.Q(user_name=""),
                 name="scim_change_user_name_pfx",
             ),
             models.Index(
                 OpClass(Lower("group_name"), name="text_pattern_ops"),
-                condition=~models.Q(group_name=""),
                 name="scim_change_group_name_pfx",
             ),
         ]
