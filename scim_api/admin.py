@@ -11,6 +11,7 @@ from django.db.models.functions import TruncHour
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from elium_portal.admin import TenantAdmin, html_table
 from elium_portal.adminkit import SupportAdmin, recent_filter
@@ -258,7 +259,7 @@ class ScimChangeAdmin(SupportAdmin):
                 "Not in the request log (a tenant's request log keeps errors only unless set "
                 "to all requests)."
             )
-        return format_html_join(format_html("<br>"), "{}", ((link,) for link in links))
+        return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links))
 
 
 def _hourly(tenant: Tenant, now) -> list[tuple]:
