@@ -15,7 +15,7 @@ engine's work on a chunk.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import orjson
 from django.db import connection
@@ -58,15 +58,20 @@ def _insert_sql(model) -> str:
     return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({values})'
 
 
-def insert(obj) -> None:
+def insert(obj, *, around: Callable[[str, list], tuple[str, list]] | None = None) -> None:
     """``obj.save(force_insert=True)`` for a model whose primary key is set in Python (a UUID
     default), as one pre-built INSERT: no signals, every concrete field prepared for the
-    database as the ORM would (``pre_save`` defaults, JSON adaptation)."""
+    database as the ORM would (``pre_save`` defaults, JSON adaptation). ``around`` may turn the
+    statement into a bigger one that still inserts the row (e.g. a ``WITH`` that writes a
+    related row in the same round trip)."""
     model = type(obj)
     fields, _ = _shape(model)
     params = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
+    sql = _insert_sql(model)
+    if around is not None:
+        sql, params = around(sql, params)
     with connection.cursor() as cursor:
-        cursor.execute(_insert_sql(model), params)
+        cursor.execute(sql, params)
     obj._state.adding = False
     obj._state.db = connection.alias
 

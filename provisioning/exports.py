@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from elium_portal.csvsafe import csv_safe
 from provisioning.models import ProvisioningLogEntry
 
 
@@ -72,19 +73,11 @@ def log_entries_json(entries: QuerySet[ProvisioningLogEntry]) -> str:
     return json.dumps(rows, indent=1, default=str)
 
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CSV_FILES = (
     "ProvisioningLogs.csv",
     "ProvisioningLogs_ProvisioningSteps.csv",
     "ProvisioningLogs_ModifiedProperties.csv",
 )
-
-
-def csv_safe(value: Any) -> Any:
-    """A cell value a spreadsheet shows as text, never runs (OWASP's CSV injection advice)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 class _SafeWriter:

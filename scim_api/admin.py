@@ -11,11 +11,13 @@ from django.db.models.functions import TruncHour
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
-from elium_portal.admin import TenantAdmin
+from elium_portal.admin import TenantAdmin, html_table
 from elium_portal.adminkit import SupportAdmin, recent_filter
 from elium_portal.models import Tenant
-from scim_api.models import ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
+from scim_api.feed import attribute_label, change_sentence, shown_value
+from scim_api.models import ScimChange, ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
 
 CHART_HOURS = 7 * 24
 CHART_BAR_WIDTH = 4
@@ -155,7 +157,18 @@ class ScimRequestLogAdmin(SupportAdmin):
         "client_ip",
         "request_body",
         "response_body",
+        "changes_made",
     ]
+
+    @admin.display(description="Change feed")
+    def changes_made(self, row):
+        feed_id = row.client_request_id or row.request_id
+        if not ScimChange.objects.filter(request_id=feed_id).exists():
+            return "This request changed nothing."
+        url = reverse("admin:scim_api_scimchange_changelist")
+        return format_html(
+            '<a href="{}?{}">{}</a>', url, urlencode({"q": str(feed_id)}), "What it changed"
+        )
 
     @admin.display(description="Provisioning log entry")
     def provisioning_entry(self, row):
@@ -165,6 +178,88 @@ class ScimRequestLogAdmin(SupportAdmin):
         if url is None:
             return str(row.client_request_id)
         return format_html('<a href="{}">{}</a>', url, "Provisioning log entry of this exchange")
+
+
+@admin.register(ScimChange)
+class ScimChangeAdmin(SupportAdmin):
+    """The change feed of every tenant: each SCIM write in words. Search by the person's or
+    group's id or name (beginning), or by the request id, which the inbound request log shares
+    (both ways linked)."""
+
+    list_display = ["created_at", "tenant", "activity", "token_prefix", "request"]
+    list_filter = ["kind", "tenant", recent_filter("created_at")]
+    search_uuid_fields = ["object_id", "group_id", "request_id"]
+    search_prefix_fields = ["object_name", "user_name"]
+    list_select_related = ["tenant"]
+    readonly_fields = fields = [
+        "created_at",
+        "tenant",
+        "activity",
+        "kind",
+        "object_type",
+        "object_id",
+        "object_name",
+        "user_name",
+        "group_id",
+        "group_name",
+        "changed_attributes",
+        "token_prefix",
+        "request_id",
+        "inbound_requests",
+    ]
+
+    @admin.display(description="Activity")
+    def activity(self, row):
+        return change_sentence(row)
+
+    @admin.display(description="Request id")
+    def request(self, row):
+        # No query per row: the request log finds the id as request id or client-request-id.
+        url = reverse("admin:scim_api_scimrequestlog_changelist")
+        return format_html(
+            '<a href="{}?{}" title="Inbound SCIM requests with this id">{}</a>',
+            url,
+            urlencode({"q": str(row.request_id)}),
+            row.request_id,
+        )
+
+    @admin.display(description="Changed attributes")
+    def changed_attributes(self, row):
+        return html_table(
+            ["Attribute", "Old value", "New value"],
+            [
+                (
+                    attribute_label(str(change.get("attribute", ""))),
+                    shown_value(change.get("old")) if "old" in change else "—",
+                    shown_value(change.get("new")) if "new" in change else "(secret)",
+                )
+                for change in row.changes or []
+                if isinstance(change, dict)
+            ],
+        )
+
+    @admin.display(description="Inbound SCIM request")
+    def inbound_requests(self, row):
+        logged = ScimRequestLog.objects.filter(
+            Q(request_id=row.request_id) | Q(client_request_id=row.request_id),
+            tenant_id=row.tenant_id,
+        ).order_by("-created_at")[:5]
+        links = [
+            format_html(
+                '<a href="{}">{} {} → {}</a>',
+                reverse("admin:scim_api_scimrequestlog_change", args=[log.pk]),
+                log.method,
+                log.path,
+                log.status,
+            )
+            for log in logged
+        ]
+        if not links:
+            return (
+                "Not in the request log (a tenant's request log keeps errors only unless set "
+                "to all requests)."
+            )
+        return format_html_join(mark_safe("<br>"), "{}", ((link,) for link in links))
 
 
 def _hourly(tenant: Tenant, now) -> list[tuple]:
@@ -247,6 +342,7 @@ class TenantScimAdmin(TenantAdmin):
         "scim_groups_count",
         "last_scim_request",
         "scim_requests_chart",
+        "change_feed",
     ]
 
     @admin.display(description="SCIM users")
@@ -282,6 +378,15 @@ class TenantScimAdmin(TenantAdmin):
                 log_url,
                 urlencode({"tenant__id__exact": tenant.pk}),
             ),
+        )
+
+    @admin.display(description="Change feed")
+    def change_feed(self, tenant):
+        url = reverse("admin:scim_api_scimchange_changelist")
+        return format_html(
+            '<a href="{}?{}">What SCIM changed in this tenant</a>',
+            url,
+            urlencode({"tenant__id__exact": tenant.pk}),
         )
 
     @admin.display(description="SCIM requests and errors per hour (7 days)")

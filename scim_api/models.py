@@ -200,3 +200,89 @@ class ScimRequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status}"
+
+
+class ScimChange(models.Model):
+    """One change a SCIM write made to a tenant's people and groups: the tenant's change feed
+    (Settings › People › Provisioning activity, and the admin). Written by the SCIM services in
+    the same transaction as the change itself, so a rolled-back write leaves no row and a
+    committed one always has its row. Names are copied in (denormalised) so that a row still
+    reads "… deleted Bob Jones" after Bob is gone. Pruned after ``SCIM_CHANGE_FEED_DAYS``."""
+
+    class Kind(models.TextChoices):
+        USER_CREATED = "user_created", "Person created"
+        USER_UPDATED = "user_updated", "Person changed"
+        USER_DEACTIVATED = "user_deactivated", "Person deactivated"
+        USER_REACTIVATED = "user_reactivated", "Person reactivated"
+        USER_DELETED = "user_deleted", "Person deleted"
+        MEMBER_ADDED = "member_added", "Added to a group"
+        MEMBER_REMOVED = "member_removed", "Removed from a group"
+        GROUP_CREATED = "group_created", "Group created"
+        GROUP_RENAMED = "group_renamed", "Group renamed"
+        GROUP_UPDATED = "group_updated", "Group changed"
+        GROUP_DELETED = "group_deleted", "Group deleted"
+
+    class ObjectType(models.TextChoices):
+        USER = "user", "Person"
+        GROUP = "group", "Group"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_changes")
+    created_at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    #: The person or group the change is about; for a member change, the member.
+    object_type = models.CharField(max_length=5, choices=ObjectType.choices)
+    object_id = models.UUIDField()
+    #: Its name when the change was made (display name, else full name, else userName).
+    object_name = models.CharField(max_length=256)
+    #: Its userName when it is a person, so the feed can be searched by it.
+    user_name = models.CharField(max_length=256, blank=True, default="")
+    #: For a member change, the group (its id and its name at the time).
+    group_id = models.UUIDField(null=True, blank=True)
+    group_name = models.CharField(max_length=256, blank=True, default="")
+    #: For a change of attributes: ``[{"attribute": "title", "old": …, "new": …}, …]``.
+    changes = models.JSONField(default=list, blank=True)
+    #: The token that authenticated the write (its display prefix, never the secret).
+    token_prefix = models.CharField(max_length=60, blank=True, default="")
+    #: The request's ``client-request-id`` (Azure AD's, or this installation's engine's Change
+    #: ID), else the id the SCIM API gave the request: what the request log records too.
+    request_id = models.UUIDField()
+
+    objects = TenantScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "SCIM change"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The console's page of a tenant, newest first (keyset paging).
+            models.Index(fields=["tenant", "-created_at", "-id"], name="scim_change_tenant_recent"),
+            # One person's or group's changes. Object ids are UUIDs, unique across tenants: the
+            # same index serves the admin's search by id and the console's filter (which adds
+            # the tenant).
+            models.Index(fields=["object_id", "-created_at"], name="scim_change_object"),
+            models.Index(
+                fields=["group_id", "-created_at"],
+                condition=models.Q(group_id__isnull=False),
+                name="scim_change_group",
+            ),
+            # The admin's changelist across tenants, and pruning by age.
+            models.Index(fields=["-created_at", "-id"], name="scim_change_recent"),
+            models.Index(fields=["kind", "-created_at"], name="scim_change_kind"),
+            models.Index(fields=["request_id"], name="scim_change_request_id"),
+            # Searches by the beginning of a name or userName, case-insensitive (not partial:
+            # a prefix search does not imply "not empty", so the planner could not use them).
+            models.Index(
+                OpClass(Lower("object_name"), name="text_pattern_ops"),
+                name="scim_change_name_pfx",
+            ),
+            models.Index(
+                OpClass(Lower("user_name"), name="text_pattern_ops"),
+                name="scim_change_user_name_pfx",
+            ),
+            models.Index(
+                OpClass(Lower("group_name"), name="text_pattern_ops"),
+                name="scim_change_group_name_pfx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.object_name}"

@@ -3,19 +3,21 @@ constant number of queries whatever the page size."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Lower
 from scim2_models.path import CompareOperator, Comparison
 
 from elium_portal.fastsql import by_id_sql, fetch_one
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort, parse_filter
-from scim_api.models import ScimGroup, ScimRequestLog, ScimUser
+from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -350,3 +352,114 @@ def group_directory(*, tenant: Tenant, search: str = "") -> QuerySet[ScimGroup]:
 
 def recent_requests(*, tenant: Tenant, limit: int = 20) -> list[ScimRequestLog]:
     return list(ScimRequestLog.objects.filter(tenant=tenant).order_by("-created_at", "-id")[:limit])
+
+
+def change_feed(
+    *,
+    tenant: Tenant,
+    search: str = "",
+    kind: str = "",
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> QuerySet[ScimChange]:
+    """The tenant's change feed, newest first, filtered. ``search`` is an id (of the person or
+    group, or of the request) or the beginning of a name or userName, case-insensitive — each
+    served by an index; ``until`` is exclusive."""
+    queryset = ScimChange.objects.for_tenant(tenant)
+    search = search.replace("\x00", "").strip()
+    term_id = parse_uuid(search) if search else None
+    if term_id is not None:
+        queryset = queryset.filter(
+            Q(object_id=term_id) | Q(group_id=term_id) | Q(request_id=term_id)
+        )
+    elif search:
+        prefix = search.lower()
+        queryset = queryset.alias(
+            name_lower=Lower("object_name"),
+            user_name_lower=Lower("user_name"),
+            group_name_lower=Lower("group_name"),
+        ).filter(
+            Q(name_lower__startswith=prefix)
+            | Q(user_name_lower__startswith=prefix)
+            | Q(group_name_lower__startswith=prefix)
+        )
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    if since is not None:
+        queryset = queryset.filter(created_at__gte=since)
+    if until is not None:
+        queryset = queryset.filter(created_at__lt=until)
+    return queryset.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A position in the feed: the (time, id) of a row, as text in a page link."""
+
+    created_at: dt.datetime
+    id: int
+
+    def __str__(self) -> str:
+        return f"{self.created_at.isoformat()}~{self.id}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> Cursor | None:
+        if not text or "~" not in text:
+            return None
+        when, _, pk = text.rpartition("~")
+        try:
+            created_at = dt.datetime.fromisoformat(when)
+            number = int(pk)
+        except ValueError:
+            return None
+        if created_at.tzinfo is None or not 0 < number < 2**63:
+            return None
+        return cls(created_at, number)
+
+    @classmethod
+    def of(cls, row: ScimChange) -> Cursor:
+        return cls(row.created_at, row.id)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    rows: list[ScimChange]
+    older: Cursor | None  # the link to older rows, when there are
+    newer: Cursor | None  # the link to newer rows, when there are
+
+
+def change_feed_page(
+    queryset: QuerySet[ScimChange],
+    *,
+    before: Cursor | None = None,
+    after: Cursor | None = None,
+    size: int = 50,
+) -> FeedPage:
+    """One page of a :func:`change_feed` by keyset (one query, whatever the page's depth and
+    the feed's size — no ``COUNT(*)``): the ``size`` rows older than ``before``, or newer than
+    ``after``, or the newest."""
+    if after is not None:
+        # The bound on created_at alone is what an index scan can start from.
+        newer = queryset.filter(created_at__gte=after.created_at).filter(
+            Q(created_at__gt=after.created_at) | Q(id__gt=after.id)
+        )
+        rows = list(newer.order_by("created_at", "id")[: size + 1])
+        more = len(rows) > size
+        rows = list(reversed(rows[:size]))
+        return FeedPage(
+            rows,
+            older=Cursor.of(rows[-1]) if rows else None,
+            newer=Cursor.of(rows[0]) if more else None,
+        )
+    if before is not None:
+        queryset = queryset.filter(created_at__lte=before.created_at).filter(
+            Q(created_at__lt=before.created_at) | Q(id__lt=before.id)
+        )
+    rows = list(queryset[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    return FeedPage(
+        rows,
+        older=Cursor.of(rows[-1]) if more else None,
+        newer=Cursor.of(rows[0]) if before is not None and rows else None,
+    )

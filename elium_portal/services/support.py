@@ -33,6 +33,7 @@ SUPPORT_PERMISSIONS = (
     "scim_api.view_scimgroup",
     "scim_api.view_scimgroupmember",
     "scim_api.view_scimrequestlog",
+    "scim_api.view_scimchange",
     "provisioning.view_directory",
     "provisioning.view_directoryuser",
     "provisioning.view_directorygroup",

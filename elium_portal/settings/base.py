@@ -181,6 +181,8 @@ SCIM_RATE_LIMIT_BURST = env.int("SCIM_RATE_LIMIT_BURST", default=200)
 # Failed authentications an address may make per minute before it is refused unauthenticated.
 SCIM_AUTH_FAILURES_PER_IP_PER_MINUTE = env.int("SCIM_AUTH_FAILURES_PER_IP_PER_MINUTE", default=20)
 SCIM_REQUEST_LOG_DAYS = env.int("SCIM_REQUEST_LOG_DAYS", default=14)
+#: How long the change feed (Settings › People › Provisioning activity) keeps its rows.
+SCIM_CHANGE_FEED_DAYS = env.int("SCIM_CHANGE_FEED_DAYS", default=90)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, SCIM_MAX_REQUEST_BYTES + 1)
 
 # The Azure side: the directory product's name in labels ("Azure Active Directory" or

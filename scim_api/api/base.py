@@ -25,6 +25,7 @@ from elium_portal.models import Tenant
 from scim_api import ratelimit
 from scim_api.authentication import ScimBearerAuthentication, client_ip
 from scim_api.errors import InvalidSyntax, ScimError, Uniqueness
+from scim_api.feed import Origin, parse_request_id
 from scim_api.policy import POLICIES, CompatibilityPolicy
 from scim_api.request_log import scim_request_record, should_log
 from scim_api.validation import TOO_DEEP, check_depth
@@ -118,6 +119,8 @@ class ScimView(APIView):
     #: Set by ``initial()``: the tenant of the authenticated token (= the tenant in the URL).
     tenant: Tenant
     policy: CompatibilityPolicy
+    #: Set by ``initial()``: the token and request id the change feed records for a write.
+    origin: Origin
 
     #: False for views that only hand the request on to another SCIM view (which logs it and
     #: counts it against the rate limit).
@@ -126,7 +129,9 @@ class ScimView(APIView):
 
     def dispatch(self, request, *args, **kwargs):
         started = time.perf_counter()
-        request_id = uuid.uuid4()
+        # The lenient dispatcher hands this request to another view: one id for both.
+        request_id = getattr(request, "_scim_request_id", None) or uuid.uuid4()
+        request._scim_request_id = request_id
         # The lenient dispatcher hands the same request on to another view: the first view to
         # see it answers for the client address.
         first = not getattr(request, "_scim_address_checked", False)
@@ -206,6 +211,12 @@ class ScimView(APIView):
         super().initial(request, *args, **kwargs)
         self.tenant = request.auth.tenant
         self.policy = POLICIES[self.tenant.scim_compatibility]
+        # The feed shares the request log's id: the client's client-request-id, else ours.
+        self.origin = Origin(
+            token_prefix=request.auth.display_prefix,
+            request_id=parse_request_id(request.headers.get("client-request-id"))
+            or request._request._scim_request_id,
+        )
         wait = ratelimit.take(request.auth.pk) if self.rate_limited else None
         if wait is not None:
             raise ScimError(

@@ -43,6 +43,7 @@ class BulkView(ScimView):
         results = scim_bulk_execute(
             tenant=self.tenant,
             policy=self.policy,
+            origin=self.origin,
             operations=operations,
             fail_on_errors=fail_on_errors,
         )

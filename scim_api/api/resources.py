@@ -187,7 +187,12 @@ class ResourceView(ScimView):
     def write(self, method: HTTPMethod, *, resource=None, body=None, if_match=None):
         """Run the service behind ``method``, the one Bulk runs for the same operation."""
         return self.operations.write(method)(
-            tenant=self.tenant, policy=self.policy, resource=resource, body=body, if_match=if_match
+            tenant=self.tenant,
+            policy=self.policy,
+            origin=self.origin,
+            resource=resource,
+            body=body,
+            if_match=if_match,
         )
 
     def search(self, params: ListParams) -> Response:

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidSyntax, InvalidValue, ScimError
+from scim_api.feed import Origin
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import etag
 from scim_api.services.registry import WRITE_METHODS, Resource, resource_operations_for_endpoint
@@ -77,6 +78,7 @@ def scim_bulk_execute(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     operations: list[Any],
     fail_on_errors: int | None,
 ) -> list[dict]:
@@ -128,7 +130,7 @@ def scim_bulk_execute(
                 ),
             )
         else:
-            result = _run(operation, resolved, tenant=tenant, policy=policy)
+            result = _run(operation, resolved, tenant=tenant, policy=policy, origin=origin)
         results[index] = result
         if int(result["status"]) >= 400:
             errors += 1
@@ -171,7 +173,12 @@ def _error(operation: Any, error: ScimError) -> dict:
 
 
 def _run(
-    operation: Any, resolved: dict[str, str], *, tenant: Tenant, policy: CompatibilityPolicy
+    operation: Any,
+    resolved: dict[str, str],
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+    origin: Origin,
 ) -> dict:
     try:
         if not isinstance(operation, dict):
@@ -207,6 +214,7 @@ def _run(
                 version,
                 tenant=tenant,
                 policy=policy,
+                origin=origin,
             )
     except _Unresolved as unresolved:
         return _error(
@@ -240,6 +248,7 @@ def _apply(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
 ) -> Resource | None:
     """One operation, through the service the single request would use."""
     if method != HTTPMethod.DELETE and not isinstance(data, dict):
@@ -252,5 +261,10 @@ def _apply(
         else operations.get(tenant=tenant, resource_id=resource_id)
     )
     return operations.write(method)(
-        tenant=tenant, policy=policy, resource=resource, body=data, if_match=version
+        tenant=tenant,
+        policy=policy,
+        origin=origin,
+        resource=resource,
+        body=data,
+        if_match=version,
     )

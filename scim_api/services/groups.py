@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection, transaction
-from django.db.models import Q
 
 from elium_portal import clock
 from elium_portal.fastsql import by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
-from scim_api.models import ScimGroup, ScimGroupMember
+from scim_api.feed import Origin, document_changes
+from scim_api.models import ScimChange, ScimGroup, ScimGroupMember
 from scim_api.patch import MemberChanges, apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.services.common import (
@@ -23,6 +23,13 @@ from scim_api.services.common import (
     member_groups_touch,
     parse_uuid,
     unique_violation,
+)
+from scim_api.services.feed import (
+    MEMBER_TABLE,
+    FeedRow,
+    feed_write,
+    member_feed_sql,
+    with_feed,
 )
 from scim_api.validation import check_column_lengths
 
@@ -87,76 +94,166 @@ def _resolve_members(*, tenant: Tenant, group: ScimGroup, ids: list[str]) -> lis
     ]
 
 
-def _remove_filter(ids: list[str]) -> Q:
-    values = [v for v in (parse_uuid(i) for i in ids) if v is not None]
-    return Q(user_id__in=values) | Q(member_group_id__in=values)
-
-
-def scim_group_members_change(*, tenant: Tenant, group: ScimGroup, changes: MemberChanges) -> bool:
-    """Apply ``changes`` row by row. Returns whether any row changed. Runs inside the caller's
+def scim_group_members_change(
+    *, tenant: Tenant, group: ScimGroup, changes: MemberChanges, origin: Origin
+) -> bool:
+    """Apply ``changes`` row by row, each membership added or removed recorded in the change
+    feed by the same statement. Returns whether any row changed. Runs inside the caller's
     transaction; concurrent adds to one group never lose a member (``ON CONFLICT DO NOTHING``)."""
-    members = ScimGroupMember.objects.filter(tenant=tenant, group=group)
     changed = False
     if changes.remove_all:
-        changed |= members.delete()[0] > 0
+        changed |= _delete(tenant=tenant, group=group, origin=origin)
     if changes.replace is not None:
         rows = _resolve_members(tenant=tenant, group=group, ids=changes.replace)
         keep = [r.user_id or r.member_group_id for r in rows]
-        changed |= (
-            members.exclude(Q(user_id__in=keep) | Q(member_group_id__in=keep)).delete()[0] > 0
+        changed |= _delete(
+            tenant=tenant,
+            group=group,
+            origin=origin,
+            condition="NOT (COALESCE(user_id, member_group_id) = ANY(%s::uuid[]))",
+            params=[keep],
         )
-        changed |= _insert(rows)
+        changed |= _insert(rows, tenant=tenant, group=group, origin=origin)
     if changes.remove:
-        changed |= members.filter(_remove_filter(changes.remove)).delete()[0] > 0
+        values = [v for v in (parse_uuid(i) for i in changes.remove) if v is not None]
+        if values:
+            # Each side served by its own unique index (group, user) / (group, member group).
+            changed |= _delete(
+                tenant=tenant,
+                group=group,
+                origin=origin,
+                condition="(user_id = ANY(%s::uuid[]) OR member_group_id = ANY(%s::uuid[]))",
+                params=[values, values],
+            )
     if changes.add:
-        changed |= _insert(_resolve_members(tenant=tenant, group=group, ids=changes.add))
+        changed |= _insert(
+            _resolve_members(tenant=tenant, group=group, ids=changes.add),
+            tenant=tenant,
+            group=group,
+            origin=origin,
+        )
     return changed
 
 
-def _insert(rows: list[ScimGroupMember]) -> bool:
-    """Insert the rows that are not there yet, in one statement; True if any was new."""
+def _delete(
+    *,
+    tenant: Tenant,
+    group: ScimGroup,
+    origin: Origin,
+    condition: str = "TRUE",
+    params: list | None = None,
+) -> bool:
+    """Delete the group's memberships matching ``condition`` and record each in the feed, in
+    one statement; True if any went."""
+    feed_sql, feed_params = member_feed_sql(
+        "gone", kind=ScimChange.Kind.MEMBER_REMOVED, tenant=tenant, group=group, origin=origin
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH gone AS (DELETE FROM "{MEMBER_TABLE}" WHERE tenant_id = %s AND group_id = %s '
+            f"AND {condition} RETURNING user_id, member_group_id), "
+            f"feed AS ({feed_sql}) SELECT count(*) FROM gone",
+            [tenant.pk, group.pk, *(params or []), *feed_params],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def _insert(
+    rows: list[ScimGroupMember], *, tenant: Tenant, group: ScimGroup, origin: Origin
+) -> bool:
+    """Insert the rows that are not there yet and record each new one in the feed, in one
+    statement; True if any was new."""
     if not rows:
         return False
     now = clock.now()
+    feed_sql, feed_params = member_feed_sql(
+        "added", kind=ScimChange.Kind.MEMBER_ADDED, tenant=tenant, group=group, origin=origin
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO scim_api_scimgroupmember "
+            f'WITH added AS (INSERT INTO "{MEMBER_TABLE}" '
             "(tenant_id, group_id, user_id, member_group_id, created) "
             "SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::uuid[], %s::uuid[], "
-            "%s::timestamptz[]) ON CONFLICT DO NOTHING RETURNING 1",
+            "%s::timestamptz[]) ON CONFLICT DO NOTHING RETURNING user_id, member_group_id), "
+            f"feed AS ({feed_sql}) SELECT count(*) FROM added",
             [
                 [r.tenant_id for r in rows],
                 [r.group_id for r in rows],
                 [r.user_id for r in rows],
                 [r.member_group_id for r in rows],
                 [now] * len(rows),
+                *feed_params,
             ],
         )
-        return bool(cursor.fetchall())
+        return cursor.fetchone()[0] > 0
 
 
-def _touch(group: ScimGroup) -> None:
-    """A new version (ETag) and lastModified, read back in the same statement."""
+def _row(group: ScimGroup, kind: str, changes: list | None = None) -> FeedRow:
+    return FeedRow(
+        kind=kind,
+        object_type=ScimChange.ObjectType.GROUP,
+        object_id=group.id,
+        object_name=group.display_name,
+        changes=changes or [],
+    )
+
+
+def _update_rows(group: ScimGroup, *, before: dict, after: dict) -> list[FeedRow]:
+    """A rename, and any other attribute changes, as feed rows."""
+    changes = document_changes(before, after)
+    renamed = [c for c in changes if c["attribute"] == "displayName"]
+    others = [c for c in changes if c["attribute"] != "displayName"]
+    rows = [_row(group, ScimChange.Kind.GROUP_RENAMED, renamed)] if renamed else []
+    if others:
+        rows.append(_row(group, ScimChange.Kind.GROUP_UPDATED, others))
+    return rows
+
+
+def _touch(
+    group: ScimGroup, *, tenant: Tenant, origin: Origin, rows: list[FeedRow] | None = None
+) -> None:
+    """A new version (ETag) and lastModified, read back in the same statement, which also
+    writes the group's own feed rows."""
     with connection.cursor() as cursor:
         cursor.execute(
-            'UPDATE "scim_api_scimgroup" SET "version" = "version" + 1, "last_modified" = %s '
-            'WHERE "id" = %s RETURNING "version", "last_modified"',
-            [clock.now(), group.pk],
+            *with_feed(
+                'WITH touched AS (UPDATE "scim_api_scimgroup" SET "version" = "version" + 1, '
+                '"last_modified" = %s WHERE "id" = %s RETURNING "version", "last_modified") '
+                'SELECT "version", "last_modified" FROM touched',
+                [clock.now(), group.pk],
+                tenant=tenant,
+                origin=origin,
+                rows=rows or [],
+            )
         )
         group.version, group.last_modified = cursor.fetchone()
 
 
 @transaction.atomic
-def scim_group_create(*, tenant: Tenant, body: dict, policy: CompatibilityPolicy) -> ScimGroup:
+def scim_group_create(
+    *, tenant: Tenant, body: dict, policy: CompatibilityPolicy, origin: Origin
+) -> ScimGroup:
     document, _, members = normalize_resource(body, resource_type="Group", policy=policy)
     now = clock.now()
     group = ScimGroup(tenant=tenant, id=uuid.uuid4(), created=now, last_modified=now)
     _copy_columns(group, document)
-    # No savepoint of its own: a violation rolls back this service's atomic block.
+    rows = [_row(group, ScimChange.Kind.GROUP_CREATED)]
+    # No savepoint of its own: a violation rolls back this service's atomic block. The feed
+    # row is written by the same statement.
     with unique_violation(_detail(document)):
-        insert(group)
+        insert(
+            group,
+            around=lambda sql, params: with_feed(
+                sql, params, tenant=tenant, origin=origin, rows=rows
+            ),
+        )
     if members:
-        _insert(_resolve_members(tenant=tenant, group=group, ids=[m["value"] for m in members]))
+        _insert(
+            _resolve_members(tenant=tenant, group=group, ids=[m["value"] for m in members]),
+            tenant=tenant,
+            group=group,
+            origin=origin,
+        )
     return group
 
 
@@ -167,6 +264,7 @@ def scim_group_replace(
     group: ScimGroup,
     body: dict,
     policy: CompatibilityPolicy,
+    origin: Origin,
     if_match: str | None = None,
 ) -> ScimGroup:
     group = _locked_or_plain(tenant, group.pk, lock=True)
@@ -178,9 +276,12 @@ def scim_group_replace(
         group.save()
     changes = MemberChanges()
     changes.replace_ids([m["value"] for m in members or []])
-    members_changed = scim_group_members_change(tenant=tenant, group=group, changes=changes)
+    members_changed = scim_group_members_change(
+        tenant=tenant, group=group, changes=changes, origin=origin
+    )
     if members_changed or document != before:
-        _touch(group)
+        rows = _update_rows(group, before=before, after=_document(group))
+        _touch(group, tenant=tenant, origin=origin, rows=rows)
     return group
 
 
@@ -191,6 +292,7 @@ def scim_group_patch(
     group: ScimGroup,
     body: dict,
     policy: CompatibilityPolicy,
+    origin: Origin,
     if_match: str | None = None,
     max_operations: int = 1000,
 ) -> ScimGroup:
@@ -213,15 +315,19 @@ def scim_group_patch(
             before, body, resource_type="Group", policy=policy, max_operations=max_operations
         )
     document_changed = result.document != before
+    rows: list[FeedRow] = []
     if document_changed:
         _copy_columns(group, result.document)
+        rows = _update_rows(group, before=before, after=_document(group))
         with unique_violation(_detail(result.document)), transaction.atomic():
             ScimGroup.objects.filter(pk=group.pk).update(
                 display_name=group.display_name, external_id=group.external_id, data=group.data
             )
-    members_changed = scim_group_members_change(tenant=tenant, group=group, changes=result.members)
+    members_changed = scim_group_members_change(
+        tenant=tenant, group=group, changes=result.members, origin=origin
+    )
     if document_changed or members_changed:
-        _touch(group)
+        _touch(group, tenant=tenant, origin=origin, rows=rows)
     return group
 
 
@@ -233,8 +339,12 @@ def _locked_or_plain(tenant: Tenant, pk, *, lock: bool) -> ScimGroup:
 
 
 @transaction.atomic
-def scim_group_delete(*, tenant: Tenant, group: ScimGroup, if_match: str | None = None) -> None:
+def scim_group_delete(
+    *, tenant: Tenant, group: ScimGroup, origin: Origin, if_match: str | None = None
+) -> None:
     group = _locked_or_plain(tenant, group.pk, lock=True)
     check_if_match(if_match, group.version)
+    rows = [_row(group, ScimChange.Kind.GROUP_DELETED)]
     member_groups_touch(tenant=tenant, member_group_id=group.pk)
     group.delete()
+    feed_write(tenant=tenant, origin=origin, rows=rows)

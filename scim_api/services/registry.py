@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from elium_portal.models import Tenant
 from scim_api import selectors
+from scim_api.feed import Origin
 from scim_api.models import ScimGroup, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import CORE_GROUP, CORE_USER, GROUP_RESOURCE, USER_RESOURCE
@@ -32,13 +33,15 @@ Resource = ScimUser | ScimGroup
 
 class ResourceWrite(Protocol):
     """A write, in one shape for every method: POST ignores ``resource`` and ``if_match``,
-    DELETE ignores ``policy`` and ``body`` and returns None."""
+    DELETE ignores ``policy`` and ``body`` and returns None. ``origin`` (the token and the
+    request id) goes into the change feed."""
 
     def __call__(
         self,
         *,
         tenant: Tenant,
         policy: CompatibilityPolicy,
+        origin: Origin,
         resource: Any,
         body: Any,
         if_match: str | None,
@@ -83,21 +86,28 @@ def _user_search(**params: Any) -> selectors.Page:
 
 
 def _user_create(
-    *, tenant: Tenant, policy: CompatibilityPolicy, resource: None, body: dict, if_match: None
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+    origin: Origin,
+    resource: None,
+    body: dict,
+    if_match: None,
 ) -> ScimUser:
-    return user_services.scim_user_create(tenant=tenant, body=body, policy=policy)
+    return user_services.scim_user_create(tenant=tenant, body=body, policy=policy, origin=origin)
 
 
 def _user_replace(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimUser,
     body: dict,
     if_match: str | None,
 ) -> ScimUser:
     return user_services.scim_user_replace(
-        tenant=tenant, user=resource, body=body, policy=policy, if_match=if_match
+        tenant=tenant, user=resource, body=body, policy=policy, origin=origin, if_match=if_match
     )
 
 
@@ -105,12 +115,13 @@ def _user_modify(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimUser,
     body: dict,
     if_match: str | None,
 ) -> ScimUser:
     return user_services.scim_user_patch(
-        tenant=tenant, user=resource, body=body, policy=policy, if_match=if_match
+        tenant=tenant, user=resource, body=body, policy=policy, origin=origin, if_match=if_match
     )
 
 
@@ -118,11 +129,12 @@ def _user_delete(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimUser,
     body: Any,
     if_match: str | None,
 ) -> None:
-    user_services.scim_user_delete(tenant=tenant, user=resource, if_match=if_match)
+    user_services.scim_user_delete(tenant=tenant, user=resource, origin=origin, if_match=if_match)
 
 
 # --- Groups ------------------------------------------------------------------------------------
@@ -137,21 +149,28 @@ def _group_search(**params: Any) -> selectors.Page:
 
 
 def _group_create(
-    *, tenant: Tenant, policy: CompatibilityPolicy, resource: None, body: dict, if_match: None
+    *,
+    tenant: Tenant,
+    policy: CompatibilityPolicy,
+    origin: Origin,
+    resource: None,
+    body: dict,
+    if_match: None,
 ) -> ScimGroup:
-    return group_services.scim_group_create(tenant=tenant, body=body, policy=policy)
+    return group_services.scim_group_create(tenant=tenant, body=body, policy=policy, origin=origin)
 
 
 def _group_replace(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimGroup,
     body: dict,
     if_match: str | None,
 ) -> ScimGroup:
     return group_services.scim_group_replace(
-        tenant=tenant, group=resource, body=body, policy=policy, if_match=if_match
+        tenant=tenant, group=resource, body=body, policy=policy, origin=origin, if_match=if_match
     )
 
 
@@ -159,12 +178,13 @@ def _group_modify(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimGroup,
     body: dict,
     if_match: str | None,
 ) -> ScimGroup:
     return group_services.scim_group_patch(
-        tenant=tenant, group=resource, body=body, policy=policy, if_match=if_match
+        tenant=tenant, group=resource, body=body, policy=policy, origin=origin, if_match=if_match
     )
 
 
@@ -172,11 +192,14 @@ def _group_delete(
     *,
     tenant: Tenant,
     policy: CompatibilityPolicy,
+    origin: Origin,
     resource: ScimGroup,
     body: Any,
     if_match: str | None,
 ) -> None:
-    group_services.scim_group_delete(tenant=tenant, group=resource, if_match=if_match)
+    group_services.scim_group_delete(
+        tenant=tenant, group=resource, origin=origin, if_match=if_match
+    )
 
 
 USER_OPERATIONS = ResourceOperations(

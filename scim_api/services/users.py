@@ -9,7 +9,8 @@ from elium_portal import clock
 from elium_portal.fastsql import by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
-from scim_api.models import ScimUser
+from scim_api.feed import PASSWORD_CHANGE, USER_LABEL_SQL, Origin, document_changes, user_label
+from scim_api.models import ScimChange, ScimUser
 from scim_api.patch import apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import ENTERPRISE_USER
@@ -18,6 +19,7 @@ from scim_api.services.common import (
     parse_uuid,
     unique_violation,
 )
+from scim_api.services.feed import FeedRow, feed_write, with_feed
 from scim_api.validation import check_column_lengths
 
 
@@ -29,13 +31,21 @@ def _manager_id(document: dict) -> str | None:
     return None
 
 
-def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
-    """A manager must be a user of the same tenant (never another tenant's id)."""
+def _check_manager(
+    *, tenant: Tenant, document: dict, user_id=None, before: dict | None = None
+) -> dict[str, str]:
+    """A manager must be a user of the same tenant (never another tenant's id). Returns the
+    names of the new manager and of the one it replaces (``before``'s), by id, for the change
+    feed — read by the same query that checks the manager."""
     manager = _manager_id(document)
+    previous = parse_uuid(_manager_id(before)) if before else None
     if manager is None:
-        return
+        # A manager removed: its name, for the feed (the only case that costs a query).
+        return _user_names(tenant, [previous]) if previous else {}
     manager_uuid = parse_uuid(manager)
-    if manager_uuid is None or not _user_exists(tenant, manager_uuid):
+    wanted = [manager_uuid] + ([previous] if previous and previous != manager_uuid else [])
+    names = _user_names(tenant, wanted) if manager_uuid is not None else {}
+    if str(manager_uuid) not in names:
         raise InvalidValue(
             f"The manager {manager!r} is not the id of a user of this tenant.",
         )
@@ -43,14 +53,54 @@ def _check_manager(*, tenant: Tenant, document: dict, user_id=None) -> None:
         raise InvalidValue("A user cannot be their own manager.")
     # Store the canonical id and nothing derived: $ref and displayName are computed on read.
     document[ENTERPRISE_USER]["manager"] = {"value": str(manager_uuid)}
+    return names
 
 
-def _user_exists(tenant: Tenant, pk) -> bool:
+def _user_names(tenant: Tenant, ids: list) -> dict[str, str]:
+    """The feed's names of the tenant's users ``ids`` that exist, by id (as text)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT 1 FROM scim_api_scimuser WHERE tenant_id = %s AND id = %s", [tenant.pk, pk]
+            f"SELECT u.id, {USER_LABEL_SQL.format(alias='u')} FROM scim_api_scimuser u "
+            "WHERE u.tenant_id = %s AND u.id = ANY(%s)",
+            [tenant.pk, ids],
         )
-        return cursor.fetchone() is not None
+        return {str(pk): name for pk, name in cursor.fetchall()}
+
+
+def _label(user: ScimUser) -> str:
+    return user_label(display_name=user.display_name, data=user.data, user_name=user.user_name)
+
+
+def _row(user: ScimUser, kind: str, changes: list | None = None) -> FeedRow:
+    return FeedRow(
+        kind=kind,
+        object_type=ScimChange.ObjectType.USER,
+        object_id=user.id,
+        object_name=_label(user),
+        user_name=user.user_name,
+        changes=changes or [],
+    )
+
+
+def _update_rows(
+    user: ScimUser,
+    *,
+    before: dict,
+    was_active: bool,
+    password_changed: bool,
+    names: dict[str, str],
+) -> list[FeedRow]:
+    """The feed rows of an update: (de/re)activation and the changed attributes, apart."""
+    rows = []
+    if was_active != user.active:
+        kind = ScimChange.Kind.USER_REACTIVATED if user.active else ScimChange.Kind.USER_DEACTIVATED
+        rows.append(_row(user, kind))
+    changes = document_changes(before, _document(user), names=names)
+    if password_changed:
+        changes.append(dict(PASSWORD_CHANGE))
+    if changes:
+        rows.append(_row(user, ScimChange.Kind.USER_UPDATED, changes))
+    return rows
 
 
 def _copy_columns(user: ScimUser, document: dict) -> None:
@@ -84,7 +134,9 @@ def _uniqueness_detail(document: dict) -> str:
 
 
 @transaction.atomic
-def scim_user_create(*, tenant: Tenant, body: dict, policy: CompatibilityPolicy) -> ScimUser:
+def scim_user_create(
+    *, tenant: Tenant, body: dict, policy: CompatibilityPolicy, origin: Origin
+) -> ScimUser:
     document, password, _ = normalize_resource(body, resource_type="User", policy=policy)
     _check_manager(tenant=tenant, document=document)
     now = clock.now()
@@ -94,8 +146,15 @@ def scim_user_create(*, tenant: Tenant, body: dict, policy: CompatibilityPolicy)
         user.password = make_password(password)
     # No savepoint of its own: a violation rolls back this service's atomic block (a savepoint
     # itself when Bulk runs it inside its transaction).
+    rows = [_row(user, ScimChange.Kind.USER_CREATED)]
     with unique_violation(_uniqueness_detail(document)):
-        insert(user)
+        # The feed row is written by the same statement.
+        insert(
+            user,
+            around=lambda sql, params: with_feed(
+                sql, params, tenant=tenant, origin=origin, rows=rows
+            ),
+        )
     return user
 
 
@@ -106,13 +165,15 @@ def scim_user_replace(
     user: ScimUser,
     body: dict,
     policy: CompatibilityPolicy,
+    origin: Origin,
     if_match: str | None = None,
 ) -> ScimUser:
     user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
     document, password, _ = normalize_resource(body, resource_type="User", policy=policy)
-    _check_manager(tenant=tenant, document=document, user_id=user.id)
     before = _document(user)
+    was_active = user.active
+    names = _check_manager(tenant=tenant, document=document, user_id=user.id, before=before)
     _copy_columns(user, document)
     changed = document != before or bool(password)
     if password:
@@ -122,6 +183,18 @@ def scim_user_replace(
         user.last_modified = clock.now()
     with unique_violation(_uniqueness_detail(document)), transaction.atomic():
         user.save()
+    if changed:
+        feed_write(
+            tenant=tenant,
+            origin=origin,
+            rows=_update_rows(
+                user,
+                before=before,
+                was_active=was_active,
+                password_changed=bool(password),
+                names=names,
+            ),
+        )
     return user
 
 
@@ -132,13 +205,16 @@ def scim_user_patch(
     user: ScimUser,
     body: dict,
     policy: CompatibilityPolicy,
+    origin: Origin,
     if_match: str | None = None,
     max_operations: int = 1000,
 ) -> ScimUser:
     user = _locked(tenant, user.pk)
     check_if_match(if_match, user.version)
+    before = _document(user)
+    was_active = user.active
     result = apply_patch(
-        _document(user),
+        before,
         body,
         resource_type="User",
         policy=policy,
@@ -147,13 +223,20 @@ def scim_user_patch(
     if not result.changed:
         return user
     document = result.document
-    _check_manager(tenant=tenant, document=document, user_id=user.id)
+    names = _check_manager(tenant=tenant, document=document, user_id=user.id, before=before)
     _copy_columns(user, document)
     if result.password:
         user.password = make_password(result.password)
     user.last_modified = clock.now()
+    rows = _update_rows(
+        user,
+        before=before,
+        was_active=was_active,
+        password_changed=bool(result.password),
+        names=names,
+    )
     with unique_violation(_uniqueness_detail(document)):
-        user.version = _save_changed(user)
+        user.version = _save_changed(user, tenant=tenant, origin=origin, rows=rows)
     return user
 
 
@@ -164,32 +247,40 @@ _MANAGER_VALUE = f"(data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value')"
 #: The columns a PATCH may change, written in one statement that also bumps and returns the
 #: version (the row is locked: no concurrent writer between the read and this).
 _PATCH_UPDATE = (
-    'UPDATE "scim_api_scimuser" SET "user_name" = %s, "external_id" = %s, "display_name" = %s, '
-    '"active" = %s, "data" = %s, "password" = %s, "last_modified" = %s, '
-    '"version" = "version" + 1 WHERE "id" = %s RETURNING "version"'
+    'WITH changed AS (UPDATE "scim_api_scimuser" SET "user_name" = %s, "external_id" = %s, '
+    '"display_name" = %s, "active" = %s, "data" = %s, "password" = %s, "last_modified" = %s, '
+    '"version" = "version" + 1 WHERE "id" = %s RETURNING "version") SELECT "version" FROM changed'
 )
 
 
-def _save_changed(user: ScimUser) -> int:
+def _save_changed(user: ScimUser, *, tenant: Tenant, origin: Origin, rows: list[FeedRow]) -> int:
+    """Store a patched user and its feed rows in one statement; returns the new version."""
     with connection.cursor() as cursor:
         cursor.execute(
-            _PATCH_UPDATE,
-            [
-                user.user_name,
-                user.external_id,
-                user.display_name,
-                user.active,
-                _DATA.get_db_prep_save(user.data, connection),
-                user.password,
-                user.last_modified,
-                user.pk,
-            ],
+            *with_feed(
+                _PATCH_UPDATE,
+                [
+                    user.user_name,
+                    user.external_id,
+                    user.display_name,
+                    user.active,
+                    _DATA.get_db_prep_save(user.data, connection),
+                    user.password,
+                    user.last_modified,
+                    user.pk,
+                ],
+                tenant=tenant,
+                origin=origin,
+                rows=rows,
+            )
         )
         return cursor.fetchone()[0]
 
 
 @transaction.atomic
-def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = None) -> None:
+def scim_user_delete(
+    *, tenant: Tenant, user: ScimUser, origin: Origin, if_match: str | None = None
+) -> None:
     """Hard delete. Memberships go with the user (cascade); other users that named it as their
     manager lose the reference, so no dangling id is ever returned."""
     user = _locked(tenant, user.pk)
@@ -198,31 +289,35 @@ def scim_user_delete(*, tenant: Tenant, user: ScimUser, if_match: str | None = N
     # One statement: the user's groups get a new version, the users it managed lose the
     # reference, its memberships and the user go. Every part sees the same snapshot and touches
     # other rows than the others (a user is never its own manager); the foreign keys are
-    # checked at commit.
+    # checked at commit. The feed row is written by the same statement.
+    sql, params = with_feed(
+        "WITH touched AS ("
+        "  UPDATE scim_api_scimgroup SET version = version + 1, last_modified = %s "
+        "  WHERE tenant_id = %s AND id IN (SELECT group_id FROM scim_api_scimgroupmember "
+        "  WHERE tenant_id = %s AND user_id = %s)"
+        "), unmanaged AS ("
+        "  UPDATE scim_api_scimuser "
+        "  SET data = data #- %s, version = version + 1, last_modified = %s "
+        f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s"
+        "), memberships AS ("
+        "  DELETE FROM scim_api_scimgroupmember WHERE user_id = %s"
+        ") DELETE FROM scim_api_scimuser WHERE id = %s AND tenant_id = %s",
+        [
+            now,
+            tenant.pk,
+            tenant.pk,
+            user.pk,
+            [ENTERPRISE_USER, "manager"],
+            now,
+            tenant.pk,
+            str(user.id),
+            user.pk,
+            user.pk,
+            tenant.pk,
+        ],
+        tenant=tenant,
+        origin=origin,
+        rows=[_row(user, ScimChange.Kind.USER_DELETED)],
+    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            "WITH touched AS ("
-            "  UPDATE scim_api_scimgroup SET version = version + 1, last_modified = %s "
-            "  WHERE tenant_id = %s AND id IN (SELECT group_id FROM scim_api_scimgroupmember "
-            "  WHERE tenant_id = %s AND user_id = %s)"
-            "), unmanaged AS ("
-            "  UPDATE scim_api_scimuser "
-            "  SET data = data #- %s, version = version + 1, last_modified = %s "
-            f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s"
-            "), memberships AS ("
-            "  DELETE FROM scim_api_scimgroupmember WHERE user_id = %s"
-            ") DELETE FROM scim_api_scimuser WHERE id = %s AND tenant_id = %s",
-            [
-                now,
-                tenant.pk,
-                tenant.pk,
-                user.pk,
-                [ENTERPRISE_USER, "manager"],
-                now,
-                tenant.pk,
-                str(user.id),
-                user.pk,
-                user.pk,
-                tenant.pk,
-            ],
-        )
+        cursor.execute(sql, params)

@@ -35,6 +35,7 @@ from tests.factories.engine import (
     ProvisioningLogEntryFactory,
 )
 from tests.factories.scim import (
+    ScimChangeFactory,
     ScimGroupFactory,
     ScimGroupMemberFactory,
     ScimRequestLogFactory,
@@ -64,6 +65,7 @@ __all__ = [
     "ScimValidationRunFactory",
     "ProvisioningJobStateFactory",
     "ProvisioningLogEntryFactory",
+    "ScimChangeFactory",
     "ScimGroupFactory",
     "ScimGroupMemberFactory",
     "ScimRequestLogFactory",

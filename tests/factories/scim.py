@@ -6,10 +6,12 @@ rest of the representation in ``data``. Use them to set up a population quickly;
 API (``scim.post(...)``) when the test is about what the API does with a body.
 """
 
+import uuid
+
 import factory
 
 from elium_portal import clock
-from scim_api.models import ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
+from scim_api.models import ScimChange, ScimGroup, ScimGroupMember, ScimRequestLog, ScimUser
 from tests.factories.elium import TenantFactory
 
 ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"
@@ -76,6 +78,24 @@ class ScimRequestLogFactory(factory.django.DjangoModelFactory):
     client_ip = "192.0.2.1"
     request_body = ""
     response_body = ""
+
+
+class ScimChangeFactory(factory.django.DjangoModelFactory):
+    """A row of the change feed: by default "Azure AD created <name>"."""
+
+    class Meta:
+        model = ScimChange
+
+    tenant = factory.SubFactory(TenantFactory)
+    created_at = factory.LazyFunction(lambda: clock.now())
+    kind = ScimChange.Kind.USER_CREATED
+    object_type = ScimChange.ObjectType.USER
+    object_id = factory.LazyFunction(uuid.uuid4)
+    object_name = factory.Sequence(lambda n: f"Person {n}")
+    user_name = factory.Sequence(lambda n: f"person{n}@contoso.com")
+    changes = factory.List([])
+    token_prefix = "elium_scim_abcdefghijkl_…wxyz"
+    request_id = factory.LazyFunction(uuid.uuid4)
 
 
 def azure_user(user_name="alice@contoso.com", **extra):

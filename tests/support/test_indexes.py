@@ -8,7 +8,7 @@ from django.test import RequestFactory
 
 from elium_portal.models import AuditEvent
 from provisioning.models import DirectoryUser, ProvisioningLogEntry
-from scim_api.models import ScimRequestLog, ScimUser
+from scim_api.models import ScimChange, ScimRequestLog, ScimUser
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +37,8 @@ def _searched(model, term):
         (ScimUser, "alice", "scim_user_name_pfx"),
         (ScimRequestLog, "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "scim_request_client_id"),
         (AuditEvent, "support:ada", "audit_actor_recent"),
+        (ScimChange, "alice", "scim_change_name_pfx"),
+        (ScimChange, "3f2504e0-4f89-11d3-9a0c-0305e82c3301", "scim_change_request_id"),
     ],
 )
 def test_admin_search_uses_an_index(model, term, index):
@@ -55,6 +57,9 @@ def test_admin_search_uses_an_index(model, term, index):
         (ProvisioningLogEntry.objects.filter(action="Create"), "provisioning_log_action"),
         (ProvisioningLogEntry.objects.all(), "provisioning_log_all_recent"),
         (ScimRequestLog.objects.filter(status__gte=400), "scim_request"),
+        (ScimChange.objects.filter(kind="user_deleted"), "scim_change_kind"),
+        (ScimChange.objects.filter(tenant_id=1), "scim_change_tenant_recent"),
+        (ScimChange.objects.all(), "scim_change_recent"),
     ],
 )
 def test_admin_filters_and_ordering_use_an_index(queryset, index):

@@ -22,6 +22,7 @@ from tests.factories import (
     ProvisioningCycleFactory,
     ProvisioningJobStateFactory,
     ProvisioningLogEntryFactory,
+    ScimChangeFactory,
     ScimGroupFactory,
     ScimGroupMemberFactory,
     ScimRequestLogFactory,
@@ -55,6 +56,7 @@ POPULATE = {
     "scim_api_scimgroup": lambda n: ScimGroupFactory.create_batch(n),
     "scim_api_scimgroupmember": lambda n: ScimGroupMemberFactory.create_batch(n),
     "scim_api_scimrequestlog": lambda n: ScimRequestLogFactory.create_batch(n),
+    "scim_api_scimchange": lambda n: ScimChangeFactory.create_batch(n),
     "provisioning_directory": lambda n: DirectoryFactory.create_batch(n),
     "provisioning_directoryuser": lambda n: DirectoryUserFactory.create_batch(n),
     "provisioning_directorygroup": lambda n: DirectoryGroupFactory.create_batch(n),
@@ -108,6 +110,7 @@ def test_changelist_query_count_does_not_grow_with_rows(
         ("provisioning_provisioninglogentry", {"status__exact": "Success", "since": "24h"}),
         ("provisioning_directoryuser", {"q": "given"}),
         ("scim_api_scimrequestlog", {"status": "errors", "method": "GET"}),
+        ("scim_api_scimchange", {"q": "person", "kind__exact": "user_created", "since": "24h"}),
     ],
 )
 def test_searches_and_filters_keep_the_query_count(
