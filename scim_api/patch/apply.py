@@ -29,16 +29,38 @@ class _Apply(_EngineState):
             ):
                 self._apply_schema_object(op, key, value, where)
                 continue
+            text = f"{where}.{key}" if where else key
+            if (
+                extension is None
+                and self.mode == "patch"
+                and "[" in key
+                and self.policy.flat_dotted_keys
+            ):
+                self._apply_path_key(op, key, value, text)
+                continue
             target = self._value_key_target(key, extension, where)
             if target is None:
                 continue
-            text = f"{where}.{key}" if where else key
             if value is None:
                 # Null is "unassigned" (RFC 7643 §2.5): replace clears, add and bodies skip it.
                 if op == "replace" and self.mode == "patch":
                     self._remove(target, None, text)
                 continue
             self._set(op, target, value, text)
+
+    def _apply_path_key(self, op: str, key: str, value: Any, where: str) -> None:
+        """A key of a path-less value that is a filtered path, e.g.
+        ``{"emails[type eq \"work\"].value": "a@b"}``: the flat form some clients (Azure AD
+        among them) give ``{"op": op, "path": key, "value": value}``, applied as that
+        operation — under the ``flat_dotted_keys`` switch, like the other flat keys."""
+        target = self._path_target(key, where)
+        if target is None:
+            return  # an unknown attribute the policy tells us to ignore
+        if value is None:
+            if op == "replace":
+                self._remove(target, None, where)
+            return
+        self._set(op, target, value, where)
 
     def _apply_schema_object(self, op: str, urn: str, value: Any, where: str) -> None:
         is_core = urn.lower() == self.resource.schema.id.lower()

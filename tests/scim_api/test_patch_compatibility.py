@@ -4,6 +4,8 @@ policy, and alone in the tolerant one)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from scim_api.errors import InvalidFilter, InvalidPath, InvalidSyntax, InvalidValue, NoTarget
@@ -63,6 +65,31 @@ def test_switch_flat_dotted_keys():
         _applies(STRICT_RFC, operation)
     # off but unknown attributes ignored: the flat keys are ignored, nothing changes
     assert _applies(tolerant_without("flat_dotted_keys"), operation).changed is False
+
+
+def test_switch_flat_dotted_keys_with_a_value_filter():
+    """A filtered path as a key of a path-less value is that path's operation, not ignored."""
+    doc = user_doc()
+    doc["phoneNumbers"] = [{"type": "work", "value": "+32 2 555 0000"}]
+    cases = [
+        ('emails[type eq "work"].value', "new@x"),  # the element the filter selects
+        ('emails[type eq "home"].value', "h@x"),  # no such element: created
+        ('phoneNumbers[type eq "work"].value', None),  # null clears
+    ]
+    both = dataclasses.replace(strict_with("flat_dotted_keys"), create_on_unmatched_filter=True)
+    for policy in (AZURE_AD_TOLERANT, both):
+        for key, value in cases:
+            flat = _applies(policy, {"op": "replace", "value": {key: value}}, doc=doc)
+            with_path = _applies(policy, {"op": "replace", "path": key, "value": value}, doc=doc)
+            assert flat.changed
+            assert flat.document == with_path.document
+            assert key not in flat.document
+    replace = {"op": "replace", "value": {cases[0][0]: "new@x"}}
+    document = _applies(AZURE_AD_TOLERANT, replace).document
+    assert [e["value"] for e in document["emails"] if e["type"] == "work"] == ["new@x"]
+    with pytest.raises(InvalidValue, match="flat_dotted_keys"):
+        _applies(STRICT_RFC, replace)
+    assert _applies(tolerant_without("flat_dotted_keys"), replace).changed is False
 
 
 def test_switch_create_on_unmatched_filter():
