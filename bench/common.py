@@ -99,7 +99,9 @@ def _cpu_of(pid: int) -> float:
     except OSError:
         return 0.0
     fields = stat.rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime + stime, and cutime + cstime: the children it has reaped (a PostgreSQL backend that
+    # ended, a gunicorn worker that was replaced) still count.
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _descendants(pid: int) -> list[int]:
@@ -116,7 +118,7 @@ def _descendants(pid: int) -> list[int]:
 
 
 def process_tree_cpu(pid: int | None) -> float:
-    """CPU seconds (user + system) used so far by a process and its living descendants, from
+    """CPU seconds (user + system) used so far by a process and its descendants, from
     ``/proc`` (0 where there is none). On a shared machine the CPU a piece of work costs is a
     steadier measure than its wall time."""
     if pid is None or not Path("/proc").is_dir():
