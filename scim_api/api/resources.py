@@ -184,6 +184,10 @@ class ResourceView(ScimView):
     def fetch(self, resource_id):
         return self.operations.get(tenant=self.tenant, resource_id=resource_id)
 
+    def reference(self, resource_id):
+        """The resource a write names, for the write service to read (under lock)."""
+        return self.operations.reference(resource_id)
+
     def write(self, method: HTTPMethod, *, resource=None, body=None, if_match=None):
         """Run the service behind ``method``, the one Bulk runs for the same operation."""
         return self.operations.write(method)(
@@ -284,7 +288,7 @@ class DetailView(ResourceView):
         params = self.projection(request)
         obj = self.write(
             HTTPMethod.PUT,
-            resource=self.fetch(resource_id),
+            resource=self.reference(resource_id),
             body=self.body(request),
             if_match=self.if_match(request),
         )
@@ -294,7 +298,7 @@ class DetailView(ResourceView):
         params = self.projection(request)
         obj = self.write(
             HTTPMethod.PATCH,
-            resource=self.fetch(resource_id),
+            resource=self.reference(resource_id),
             body=self.body(request),
             if_match=self.if_match(request),
         )
@@ -302,7 +306,9 @@ class DetailView(ResourceView):
 
     def delete(self, request, slug, resource_id):
         self.write(
-            HTTPMethod.DELETE, resource=self.fetch(resource_id), if_match=self.if_match(request)
+            HTTPMethod.DELETE,
+            resource=self.reference(resource_id),
+            if_match=self.if_match(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -18,12 +18,14 @@ from typing import Any, Protocol
 
 from elium_portal.models import Tenant
 from scim_api import selectors
+from scim_api.errors import NotFound
 from scim_api.feed import Origin
 from scim_api.models import ScimGroup, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import CORE_GROUP, CORE_USER, GROUP_RESOURCE, USER_RESOURCE
 from scim_api.services import groups as group_services
 from scim_api.services import users as user_services
+from scim_api.validation import parse_uuid
 
 #: The methods that change a resource: what Bulk accepts (RFC 7644 §3.7).
 WRITE_METHODS = (HTTPMethod.POST, HTTPMethod.PUT, HTTPMethod.PATCH, HTTPMethod.DELETE)
@@ -57,6 +59,11 @@ class ResourceOperations:
     core_schema: str
     #: ``GET /<endpoint>/<id>``: the resource of the tenant, or 404 ``NotFound``.
     get: Callable[..., Resource]
+    #: ``PUT``/``PATCH``/``DELETE /<endpoint>/<id>``: the resource to hand to the write service,
+    #: not read — every write service reads (and locks) its resource of the tenant first, 404
+    #: when there is none, so reading it before would be a round trip for nothing. An id that
+    #: cannot be one is a 404 at once.
+    reference: Callable[[str], Resource]
     #: ``GET /<endpoint>`` and ``POST /.search``: one page of matches.
     search: Callable[..., selectors.Page]
     create: ResourceWrite  # POST /<endpoint>
@@ -79,6 +86,13 @@ class ResourceOperations:
 
 def _user_get(*, tenant: Tenant, resource_id: str) -> ScimUser:
     return selectors.user_get(tenant=tenant, user_id=resource_id)
+
+
+def _user_reference(resource_id: str) -> ScimUser:
+    value = parse_uuid(resource_id)
+    if value is None:
+        raise NotFound(f"User {resource_id} not found.")
+    return ScimUser(pk=value)
 
 
 def _user_search(**params: Any) -> selectors.Page:
@@ -144,6 +158,13 @@ def _group_get(*, tenant: Tenant, resource_id: str) -> ScimGroup:
     return selectors.group_get(tenant=tenant, group_id=resource_id)
 
 
+def _group_reference(resource_id: str) -> ScimGroup:
+    value = parse_uuid(resource_id)
+    if value is None:
+        raise NotFound(f"Group {resource_id} not found.")
+    return ScimGroup(pk=value)
+
+
 def _group_search(**params: Any) -> selectors.Page:
     return selectors.group_search(**params)
 
@@ -207,6 +228,7 @@ USER_OPERATIONS = ResourceOperations(
     endpoint=USER_RESOURCE.endpoint.lstrip("/"),
     core_schema=CORE_USER,
     get=_user_get,
+    reference=_user_reference,
     search=_user_search,
     create=_user_create,
     replace=_user_replace,
@@ -218,6 +240,7 @@ GROUP_OPERATIONS = ResourceOperations(
     endpoint=GROUP_RESOURCE.endpoint.lstrip("/"),
     core_schema=CORE_GROUP,
     get=_group_get,
+    reference=_group_reference,
     search=_group_search,
     create=_group_create,
     replace=_group_replace,
