@@ -9,6 +9,7 @@ an unknown key id and a wrong secret fail the same way.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -229,15 +230,19 @@ def scim_token_authenticate(
     return token
 
 
-def _token_with_tenant(key_id: str) -> ScimToken | None:
-    """The token and its tenant in one pre-built query: this runs on every SCIM request."""
-    sql = (
+@functools.cache
+def _token_with_tenant_sql() -> str:
+    return (
         f"SELECT {select_list(ScimToken, 't')}, {select_list(Tenant, 'n')} "
         f'FROM "{ScimToken._meta.db_table}" t '
         f'JOIN "{Tenant._meta.db_table}" n ON n."id" = t."tenant_id" WHERE t."key_id" = %s'
     )
+
+
+def _token_with_tenant(key_id: str) -> ScimToken | None:
+    """The token and its tenant in one pre-built query: this runs on every SCIM request."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [key_id])
+        cursor.execute(_token_with_tenant_sql(), [key_id])
         row = cursor.fetchone()
     if row is None:
         return None
