@@ -3,10 +3,13 @@ modify, delete."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from http import HTTPMethod
 
 from django.conf import settings
+from django.db import OperationalError, connection
+from psycopg.errors import DeadlockDetected, SerializationFailure
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -25,6 +28,11 @@ from scim_api.representation import (
 from scim_api.schema import CORE_USER, ENTERPRISE_USER, LIST_RESPONSE, SEARCH_REQUEST
 from scim_api.services.registry import GROUP_OPERATIONS, USER_OPERATIONS, ResourceOperations
 from scim_api.validation import check_storable
+
+logger = logging.getLogger(__name__)
+
+#: Runs of a write that lost a deadlock or serialization conflict (see ``ResourceView.write``).
+WRITE_ATTEMPTS = 3
 
 KNOWN_QUERY_PARAMETERS = {
     "filter",
@@ -189,15 +197,36 @@ class ResourceView(ScimView):
         return self.operations.reference(resource_id)
 
     def write(self, method: HTTPMethod, *, resource=None, body=None, if_match=None):
-        """Run the service behind ``method``, the one Bulk runs for the same operation."""
-        return self.operations.write(method)(
-            tenant=self.tenant,
-            policy=self.policy,
-            origin=self.origin,
-            resource=resource,
-            body=body,
-            if_match=if_match,
-        )
+        """Run the service behind ``method``, the one Bulk runs for the same operation.
+
+        A write that PostgreSQL rolled back because it lost a deadlock or a serialization
+        conflict to a concurrent write (Azure AD deletes a user and a group they share at the
+        same moment, say) is run again, whole — it changed nothing — up to
+        :data:`WRITE_ATTEMPTS` times, before the client gets the 503 a database error gets."""
+        service = self.operations.write(method)
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return service(
+                    tenant=self.tenant,
+                    policy=self.policy,
+                    origin=self.origin,
+                    resource=resource,
+                    body=body,
+                    if_match=if_match,
+                )
+            except OperationalError as error:
+                if (
+                    attempt == WRITE_ATTEMPTS
+                    or connection.in_atomic_block  # not ours to roll back and run again
+                    or not isinstance(error.__cause__, DeadlockDetected | SerializationFailure)
+                ):
+                    raise
+                logger.info(
+                    "SCIM %s lost a %s to a concurrent write; running it again",
+                    method,
+                    type(error.__cause__).__name__,
+                )
+        raise AssertionError("unreachable")
 
     def search(self, params: ListParams) -> Response:
         page = self.operations.search(
