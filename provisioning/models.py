@@ -419,6 +419,13 @@ def _new_job_id() -> str:
     return f"scim.{secrets.token_hex(16)}"
 
 
+class AuthMethod(models.TextChoices):
+    """The Admin Credentials' "Authentication Method", of a job and of a validation run."""
+
+    BEARER = "bearer", "Bearer authentication"
+    OAUTH = "oauth", "OAuth2 client credentials grant"
+
+
 class ProvisioningJob(models.Model):
     """The Provisioning tab's configuration of one application (Graph's synchronizationJob).
     The Secret Token and the OAuth Client Secret are Fernet-encrypted with ``CREDENTIALS_KEY``
@@ -436,9 +443,7 @@ class ProvisioningJob(models.Model):
         ON = "on", "On"
         OFF = "off", "Off"
 
-    class AuthMethod(models.TextChoices):
-        BEARER = "bearer", "Bearer authentication"
-        OAUTH = "oauth", "OAuth2 client credentials grant"
+    AuthMethod = AuthMethod
 
     application = models.OneToOneField(
         EnterpriseApplication, on_delete=models.CASCADE, related_name="provisioning_job"
@@ -969,9 +974,7 @@ class ScimValidationRun(models.Model):
         DEFAULT = "default", "Default"
         FLAG2020 = "aadOptscim062020", "aadOptscim062020"
 
-    class AuthMethod(models.TextChoices):
-        BEARER = "bearer", "Bearer authentication"
-        OAUTH = "oauth", "OAuth2 client credentials grant"
+    AuthMethod = AuthMethod
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     directory = models.ForeignKey(
