@@ -16,7 +16,7 @@ import os
 import statistics
 import time
 
-from bench.common import ROOT, database_url, setup_django
+from bench.common import ROOT, database_url, insert_series, setup_django
 
 USERS = int(os.environ.get("BENCH_CONSOLE_USERS", 100_000))
 LOG_ENTRIES = int(os.environ.get("BENCH_CONSOLE_LOG_ENTRIES", 1_000_000))
@@ -24,44 +24,6 @@ RUNS = int(os.environ.get("BENCH_CONSOLE_RUNS", 5))
 WRITE_DOCS = os.environ.get("BENCH_CONSOLE_WRITE_DOCS", "1") != "0"
 BUDGET_MS = 300
 SLUG = "bench-console"
-
-
-def insert_series(model, count: int, values: dict[str, str]) -> None:
-    """``count`` rows of ``model`` from ``generate_series`` (``n``); columns not given get
-    their field's default-like empty value."""
-    from django.db import connection
-
-    columns, expressions = [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key and field.name not in values:
-            continue
-        columns.append(f'"{field.column}"')
-        kind = field.get_internal_type()
-        if field.name in values:
-            expressions.append(values[field.name])
-        elif kind == "BooleanField":
-            expressions.append("false")
-        elif kind == "JSONField":
-            expressions.append("'[]'::jsonb")
-        elif kind == "DateTimeField":
-            expressions.append("now()")
-        elif field.null:
-            expressions.append("NULL")
-        elif kind in ("PositiveIntegerField", "BigIntegerField", "IntegerField", "FloatField"):
-            expressions.append("0")
-        elif kind == "PositiveSmallIntegerField":
-            expressions.append("200")
-        elif kind == "UUIDField":
-            expressions.append("gen_random_uuid()")
-        else:
-            expressions.append("''")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
-            f"SELECT {', '.join(expressions)} FROM generate_series(1, %s) AS n",
-            [count],
-        )
-        cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
 def _seed():

@@ -137,3 +137,42 @@ def postmaster_pid() -> int | None:
         return int((data_directory / "postmaster.pid").read_text().split()[0])
     except Exception:  # a remote or restricted server: no CPU figures for it
         return None
+
+
+def insert_series(model, count: int, values: dict[str, str], *, start: int = 1) -> None:
+    """``count`` rows of ``model`` written by SQL from ``generate_series`` (``n`` runs from
+    ``start``), then ANALYZEd; columns not given get their field's default-like empty value.
+    Used to fill tables to the sizes of the budgets (the console benchmark, the scale test)."""
+    from django.db import connection
+
+    columns, expressions = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key and field.name not in values:
+            continue
+        columns.append(f'"{field.column}"')
+        kind = field.get_internal_type()
+        if field.name in values:
+            expressions.append(values[field.name])
+        elif kind == "BooleanField":
+            expressions.append("false")
+        elif kind == "JSONField":
+            expressions.append("'[]'::jsonb")
+        elif kind == "DateTimeField":
+            expressions.append("now()")
+        elif field.null:
+            expressions.append("NULL")
+        elif kind in ("PositiveIntegerField", "BigIntegerField", "IntegerField", "FloatField"):
+            expressions.append("0")
+        elif kind == "PositiveSmallIntegerField":
+            expressions.append("200")
+        elif kind == "UUIDField":
+            expressions.append("gen_random_uuid()")
+        else:
+            expressions.append("''")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
+            f"SELECT {', '.join(expressions)} FROM generate_series(%s, %s) AS n",
+            [start, start + count - 1],
+        )
+        cursor.execute(f'ANALYZE "{model._meta.db_table}"')

@@ -17,6 +17,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from bench.common import insert_series
 from provisioning.models import DirectoryUser, ProvisioningLogEntry
 from tests.factories import DirectoryFactory, make_application
 
@@ -25,37 +26,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 LOG_ENTRIES = int(os.environ.get("SCALE_LOG_ENTRIES", 1_000_000))
 USERS = int(os.environ.get("SCALE_USERS", 100_000))
 BIG_TABLES = {DirectoryUser._meta.db_table, ProvisioningLogEntry._meta.db_table}
-
-
-def _insert(model, count: int, values: dict[str, str], *, start: int = 1) -> None:
-    """``count`` rows of ``model`` from ``generate_series`` (``n``); columns not given get
-    their field's empty value."""
-    columns, expressions = [], []
-    for field in model._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        columns.append(f'"{field.column}"')
-        if field.name in values:
-            expressions.append(values[field.name])
-        elif field.get_internal_type() == "BooleanField":
-            expressions.append("false")
-        elif field.get_internal_type() == "JSONField":
-            expressions.append("'[]'::jsonb")
-        elif field.get_internal_type() in ("DateTimeField",):
-            expressions.append("now()")
-        elif field.null:
-            expressions.append("NULL")
-        elif field.get_internal_type() in ("PositiveIntegerField", "BigIntegerField"):
-            expressions.append("0")
-        else:
-            expressions.append("''")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
-            f"SELECT {', '.join(expressions)} FROM generate_series(%s, %s) AS n",
-            [start, start + count - 1],
-        )
-        cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
 def _sequential_scans(plan: dict, *, bounded: bool = False) -> list[str]:
@@ -100,8 +70,8 @@ def _full_reads(statements: list[str]) -> list[str]:
     return bad
 
 
-def _seed(directory, job, users: int, entries: int, *, start: int = 1) -> None:
-    _insert(
+def _seed(directory, job, users: int, entries: int) -> None:
+    insert_series(
         DirectoryUser,
         users,
         {
@@ -112,9 +82,8 @@ def _seed(directory, job, users: int, entries: int, *, start: int = 1) -> None:
             "user_type": "'Member'",
             "extension_attributes": "'{}'::jsonb",
         },
-        start=start,
     )
-    _insert(
+    insert_series(
         ProvisioningLogEntry,
         entries,
         {
@@ -132,7 +101,6 @@ def _seed(directory, job, users: int, entries: int, *, start: int = 1) -> None:
             "target_system": "'Elium'",
             "initiated_by": "'Azure AD Provisioning Service'",
         },
-        start=start,
     )
 
 
