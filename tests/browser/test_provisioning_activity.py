@@ -58,6 +58,9 @@ def test_an_admin_reads_filters_and_downloads_the_provisioning_activity(live_ser
         "Azure AD changed Carol King's job title from Analyst to Manager"
     )
     expect(activity).not_to_contain_text("Eve")
+    # The search box sits beside three other filters and must stay wide enough to type in
+    # (it was squeezed to a sliver).
+    assert page.get_by_label("Person or group").bounding_box()["width"] >= 150
 
     page.get_by_label("Person or group").fill("dave")
     page.get_by_role("button", name="Filter").click()
