@@ -94,7 +94,12 @@ def test_scim_survives_a_database_restart(tmp_path):
 
         loader = threading.Thread(target=load, daemon=True)
         loader.start()
-        time.sleep(1.0)
+        # Wait for the first answers (a fresh worker's first request can take a while on a
+        # busy machine), then let the load run a moment before the restart.
+        ready = time.monotonic() + 30
+        while not answers and time.monotonic() < ready:
+            time.sleep(0.05)
+        time.sleep(0.5)
         assert answers, "no answer before the restart"
         assert all(status == 200 for _, status, _, _ in answers)
 
