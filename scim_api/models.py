@@ -146,6 +146,41 @@ class ScimGroupMember(models.Model):
         return self.user_id or self.member_group_id
 
 
+class ScimResourceCount(models.Model):
+    """How many users (or groups) a tenant has, kept exact by PostgreSQL triggers (migration
+    ``0009_resource_counts``) so that a page's ``totalResults`` sums a few rows instead of
+    counting every resource of the tenant on every request.
+
+    A tenant's total is the sum of its rows. Each database connection adds to its own ``slot``
+    (its backend pid modulo :data:`SLOTS`), so concurrent writers in one tenant seldom wait on
+    the same row; the triggers count the rows a statement actually inserted or deleted, in the
+    writer's transaction, so the sum is as exact as ``COUNT(*)`` under every snapshot. Written
+    by the triggers only; ``tenant_id`` has no foreign key, so a tenant's deletion cannot trip
+    on the rows its own resources' deletion writes (a trigger on the tenant removes them)."""
+
+    SLOTS = 32
+
+    class Resource(models.TextChoices):
+        USER = "User"
+        GROUP = "Group"
+
+    tenant_id = models.BigIntegerField()
+    resource = models.CharField(max_length=5, choices=Resource.choices)
+    slot = models.SmallIntegerField()
+    n = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "SCIM resource count"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant_id", "resource", "slot"], name="scim_resource_count_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} of tenant {self.tenant_id}, slot {self.slot}: {self.n}"
+
+
 class ScimRequestLog(models.Model):
     """One inbound SCIM request, kept for support staff to diagnose a customer's provisioning
     (what Azure AD sent, what we answered). Bodies are redacted and truncated; the bearer token

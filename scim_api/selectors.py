@@ -17,7 +17,7 @@ from elium_portal.fastsql import by_id_sql, fetch_one
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort, parse_filter
-from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimUser
+from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -56,7 +56,13 @@ def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: Comp
     """The ORM's own SQL for "the tenant's resources [where ``attribute`` eq <text>] in the
     default order", compiled once, with the positions of its tenant and text parameters — or
     None when compiling it with two different texts does not give the same SQL with the text
-    as a plain parameter (then every request compiles its own)."""
+    as a plain parameter (then every request compiles its own). Its last two parameters are
+    the page's LIMIT and OFFSET."""
+    fields = [
+        f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
+    ]
+    if attribute is None:
+        return _plain_page_sql(model, fields), ("tenant",), fields
     compiled = []
     for text in _TEXT_SENTINELS:
         queryset = model.objects.filter(tenant_id=_TENANT_SENTINEL)
@@ -82,10 +88,22 @@ def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: Comp
     if compiled[0] != compiled[1]:
         return None
     sql, kinds = compiled[0]
-    fields = [
-        f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
-    ]
     return sql + " LIMIT %s OFFSET %s", kinds, fields
+
+
+def _plain_page_sql(model, fields) -> str:
+    """A page of the tenant's resources in the default order, found first as ids alone (an
+    index-only scan of ``(tenant, created, id)`` steps over the OFFSET rows without reading
+    them) and then read whole by primary key: a deep page reads its 100 rows, not every row
+    before them as well."""
+    table = model._meta.db_table
+    columns = ", ".join(f'p."{f.column}"' for f in fields)
+    return (
+        f'SELECT {columns} FROM "{table}" p WHERE p."id" IN ('
+        f'SELECT "id" FROM "{table}" WHERE "tenant_id" = %s '
+        'ORDER BY "created", "id" LIMIT %s OFFSET %s) '
+        'ORDER BY p."created", p."id"'
+    )
 
 
 def _prebuilt_page(
@@ -141,12 +159,22 @@ def _prebuilt_page(
         return Page(items, offset + len(items), start_index)
     if attribute is not None:
         return None  # a full page of matches: rare, and the ORM path counts them
+    return Page(items, resource_total(model, tenant=tenant), start_index)
+
+
+def resource_total(model, *, tenant: Tenant) -> int:
+    """How many users (``model`` ScimUser) or groups (ScimGroup) ``tenant`` has: the sum of its
+    trigger-kept counts (:class:`ScimResourceCount`), the same number ``COUNT(*)`` gives."""
+    resource = (
+        ScimResourceCount.Resource.USER if model is ScimUser else ScimResourceCount.Resource.GROUP
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f'SELECT COUNT(*) FROM "{model._meta.db_table}" WHERE "tenant_id" = %s', [tenant.pk]
+            f'SELECT COALESCE(SUM("n"), 0) FROM "{ScimResourceCount._meta.db_table}" '
+            'WHERE "tenant_id" = %s AND "resource" = %s',
+            [tenant.pk, resource],
         )
-        total = cursor.fetchone()[0]
-    return Page(items, total, start_index)
+        return int(cursor.fetchone()[0])
 
 
 def _search(
