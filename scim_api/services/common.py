@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
-from django.db import IntegrityError
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 
 from elium_portal import clock
@@ -15,7 +15,13 @@ from scim_api.models import ScimGroup, ScimGroupMember
 from scim_api.representation import etag
 from scim_api.validation import parse_uuid
 
-__all__ = ["check_if_match", "member_groups_touch", "parse_uuid", "unique_violation"]
+__all__ = [
+    "check_if_match",
+    "member_groups_touch",
+    "parse_uuid",
+    "statement_scope",
+    "unique_violation",
+]
 
 
 def check_if_match(if_match: str | None, version: int) -> None:
@@ -33,6 +39,13 @@ def check_if_match(if_match: str | None, version: int) -> None:
             status=412,
             scim_type=None,
         )
+
+
+def statement_scope():
+    """The scope of a write that is one statement: none in autocommit (the statement is its
+    own transaction — no BEGIN and COMMIT round trips), a savepoint inside a transaction (Bulk),
+    so that its failure rolls back itself alone."""
+    return transaction.atomic() if connection.in_atomic_block else nullcontext()
 
 
 @contextmanager

@@ -11,6 +11,7 @@ already gone) record nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,10 +60,17 @@ class FeedRow:
 
 
 def feed_insert_sql(
-    *, tenant: Tenant, origin: Origin, rows: list[FeedRow], now: dt.datetime | None = None
+    *,
+    tenant: Tenant,
+    origin: Origin,
+    rows: list[FeedRow],
+    now: dt.datetime | None = None,
+    only_if: str | None = None,
 ) -> tuple[str, list]:
     """``INSERT`` of ``rows`` as (sql, params): run it alone (:func:`feed_write`) or as a
-    ``WITH`` part of the statement that makes the change."""
+    ``WITH`` part of the statement that makes the change. With ``only_if`` (the name of an
+    earlier ``WITH`` part), the rows are written only if that part returned a row: a change
+    made on a condition (an expected version) records nothing when the condition failed."""
     now = now or clock.now()
     params: list = []
     for row in rows:
@@ -80,8 +88,27 @@ def feed_insert_sql(
             origin.token_prefix,
             origin.request_id,
         ]
-    sql = f'INSERT INTO "{TABLE}" ({_COLUMN_LIST}) VALUES ' + ", ".join([_ROW] * len(rows))
+    if only_if is None:
+        sql = f'INSERT INTO "{TABLE}" ({_COLUMN_LIST}) VALUES ' + ", ".join([_ROW] * len(rows))
+    else:
+        sql = (
+            f'INSERT INTO "{TABLE}" ({_COLUMN_LIST}) SELECT * FROM (VALUES '
+            + ", ".join([_typed_row()] * len(rows))
+            + f") v WHERE EXISTS (SELECT FROM {only_if})"
+        )
     return sql, params
+
+
+@functools.cache
+def _typed_row() -> str:
+    """A VALUES row whose placeholders carry their column's type (outside an INSERT's own
+    VALUES, PostgreSQL would otherwise read an untyped parameter as text)."""
+    by_column = {f.column: f for f in ScimChange._meta.concrete_fields}
+    types = [
+        f.target_field.db_type(connection) if f.is_relation else f.db_type(connection)
+        for f in (by_column[c] for c in COLUMNS)
+    ]
+    return "(" + ", ".join(f"%s::{t.split('(')[0]}" for t in types) + ")"
 
 
 def feed_write(*, tenant: Tenant, origin: Origin, rows: list[FeedRow]) -> None:
