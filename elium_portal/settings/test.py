@@ -27,6 +27,10 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# The token cache's listener thread holds a connection of its own; the tests that are about it
+# turn it on (tests/elium_portal/test_token_cache.py), every other test reads tokens as before.
+SCIM_TOKEN_CACHE = False
+
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://testserver")
 
 # Serve static files straight from the source tree: tests never run collectstatic.
