@@ -4,10 +4,12 @@ request once PostgreSQL's notification arrived; a lost listener connection makes
 the database until it is back. Real PostgreSQL, real connections, real processes."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
 
+import httpx
 import psycopg
 import pytest
 from django.conf import settings as django_settings
@@ -335,3 +337,70 @@ def test_a_token_revoked_in_this_process_gets_401_on_the_next_scim_request(cache
     scim_token_revoke(tenant=tenant, token=issued)
 
     assert client.get("/t/acme/scim/v2/Users", **auth).status_code == 401
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_every_gunicorn_worker_applies_a_revocation(transactional_db, database_url):
+    tenant = TenantFactory(slug="acme")
+    issued = ScimTokenFactory(tenant=tenant)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.test",
+        "DATABASE_URL": database_url,
+        "SCIM_TOKEN_CACHE": "true",
+    }
+    web = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gunicorn", "elium_portal.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"),
+            "--no-control-socket",
+        ],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+    def status() -> int | None:
+        try:  # a new connection each time, so both workers answer in turn
+            return httpx.get(
+                f"http://127.0.0.1:{port}/t/acme/scim/v2/Users?count=1",
+                headers={"Authorization": f"Bearer {issued.plaintext}"},
+                timeout=10,
+            ).status_code
+        except httpx.TransportError:
+            return None
+
+    def listeners() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE application_name = %s AND datname = current_database()",
+                [APPLICATION_NAME],
+            )
+            return cursor.fetchone()[0]
+
+    try:
+        wait_for(lambda: status() == 200, what="gunicorn to answer", timeout=60)
+        # Each forked worker started a listener of its own on its first request.
+        wait_for(lambda: status() == 200 and listeners() == 2, what="two listeners")
+        assert [status() for _ in range(10)] == [200] * 10
+
+        scim_token_revoke(tenant=tenant, token=issued)
+
+        # No worker keeps serving the revoked token from its cache (the notification needs a
+        # moment to arrive, hence the poll; a worker that missed it would answer 200 forever).
+        wait_for(
+            lambda: all(status() == 401 for _ in range(10)),
+            what="every worker to refuse the token",
+        )
+    finally:
+        web.terminate()
+        web.wait(timeout=30)
