@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from elium_portal.models import Membership, Tenant, validate_tenant_slug
+from elium_portal.services.token_cache import token_cache_invalidate
 
 
 class UsernameTakenError(ValidationError):
@@ -27,6 +28,7 @@ def tenant_ensure(*, slug: str, name: str | None = None) -> tuple[Tenant, bool]:
         if not created and name and tenant.name != name:
             tenant.name = name
             tenant.save(update_fields=["name"])
+            token_cache_invalidate()  # authenticated tokens carry their tenant
     return tenant, created
 
 

@@ -26,6 +26,12 @@ from elium_portal import clock
 from elium_portal.fastsql import instance_from_row, select_list, width
 from elium_portal.models import TOKEN_PREFIX, AuditEvent, ScimToken, Tenant, TokenFormSubmission
 from elium_portal.services.audit import actor_label, audit_event_record
+from elium_portal.services.token_cache import (
+    token_cache_invalidate,
+    token_cache_row,
+    token_use_noted,
+    token_use_noted_at,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +165,7 @@ def scim_token_issue(
 
     replaced = []
     if replace is not None:
+        token_cache_invalidate()
         grace = GRACE_PERIODS[replace]
         for old in previous:
             if grace:
@@ -196,6 +203,7 @@ def scim_token_revoke(*, tenant: Tenant, token: ScimToken, actor=None, label=Non
         return
     token.revoked_at = clock.now()
     token.save(update_fields=["revoked_at"])
+    token_cache_invalidate()
     audit_event_record(
         tenant=tenant,
         action=AuditEvent.Action.TOKEN_REVOKED,
@@ -240,10 +248,10 @@ def _token_with_tenant_sql() -> str:
 
 
 def _token_with_tenant(key_id: str) -> ScimToken | None:
-    """The token and its tenant in one pre-built query: this runs on every SCIM request."""
-    with connection.cursor() as cursor:
-        cursor.execute(_token_with_tenant_sql(), [key_id])
-        row = cursor.fetchone()
+    """The token and its tenant: this runs on every SCIM request, so the row comes from the
+    per-process cache when it can (``token_cache``), else from one pre-built query. Fresh
+    instances every time: the cached row is an immutable tuple shared by every thread."""
+    row = token_cache_row(key_id=key_id, load=_token_with_tenant_row)
     if row is None:
         return None
     split = width(ScimToken)
@@ -252,14 +260,30 @@ def _token_with_tenant(key_id: str) -> ScimToken | None:
     return token
 
 
+def _token_with_tenant_row(key_id: str) -> tuple | None:
+    with connection.cursor() as cursor:
+        cursor.execute(_token_with_tenant_sql(), [key_id])
+        return cursor.fetchone()
+
+
 def _note_use(token: ScimToken, *, ip: str | None, now: dt.datetime) -> None:
     """Throttled bookkeeping: ``last_used_at`` at most once a minute per token, and one audit
-    event the first time a token is seen from an address. Never a write on every request."""
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+    event the first time a token is seen from an address. Never a write on every request.
+
+    A cached row keeps the ``last_used_at`` it was read with (the write does not empty the
+    cache), so with the cache on, this process also remembers when it last wrote it."""
+    last_used_at = token.last_used_at
+    if settings.SCIM_TOKEN_CACHE:
+        noted_at = token_use_noted_at(token.pk)
+        if noted_at is not None and (last_used_at is None or noted_at > last_used_at):
+            last_used_at = noted_at
+    if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
         ScimToken.objects.filter(pk=token.pk).exclude(
             last_used_at__gt=now - LAST_USED_RESOLUTION
         ).update(last_used_at=now, last_used_ip=ip)
         token.last_used_at, token.last_used_ip = now, ip
+        if settings.SCIM_TOKEN_CACHE:
+            token_use_noted(token.pk, now)
     if ip is None:
         return
     cache_key = f"scim-token-ip:{token.pk}:{ip}"
@@ -291,6 +315,7 @@ def tenant_scim_set_enabled(*, tenant: Tenant, enabled: bool, actor=None, ip=Non
         return False
     tenant.scim_enabled = enabled
     tenant.save(update_fields=["scim_enabled"])
+    token_cache_invalidate()
     audit_event_record(
         tenant=tenant,
         action=AuditEvent.Action.SCIM_ENABLED if enabled else AuditEvent.Action.SCIM_DISABLED,
@@ -318,6 +343,7 @@ def tenant_scim_settings_update(
         return False
     tenant.full_clean(exclude=["slug", "name"])
     tenant.save(update_fields=["scim_compatibility", "scim_request_log_level"])
+    token_cache_invalidate()
     audit_event_record(
         tenant=tenant,
         action=AuditEvent.Action.SCIM_SETTINGS_CHANGED,

@@ -183,6 +183,9 @@ SCIM_AUTH_FAILURES_PER_IP_PER_MINUTE = env.int("SCIM_AUTH_FAILURES_PER_IP_PER_MI
 SCIM_REQUEST_LOG_DAYS = env.int("SCIM_REQUEST_LOG_DAYS", default=14)
 #: How long the change feed (Settings › People › Provisioning activity) keeps its rows.
 SCIM_CHANGE_FEED_DAYS = env.int("SCIM_CHANGE_FEED_DAYS", default=90)
+#: Keep each SCIM token with its tenant in the web process, emptied by PostgreSQL notifications
+#: (elium_portal/services/token_cache.py): no database read to authenticate a request.
+SCIM_TOKEN_CACHE = env.bool("SCIM_TOKEN_CACHE", default=True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, SCIM_MAX_REQUEST_BYTES + 1)
 
 # The Azure side: the directory product's name in labels ("Azure Active Directory" or

@@ -27,6 +27,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+# The token cache's listener thread holds a connection of its own; the tests that are about it
+# turn it on (tests/elium_portal/test_token_cache.py, for web processes they start through the
+# environment), every other test reads tokens as before.
+SCIM_TOKEN_CACHE = env.bool("SCIM_TOKEN_CACHE", default=False)
+
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://testserver")
 
 # Serve static files straight from the source tree: tests never run collectstatic.
