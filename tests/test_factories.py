@@ -7,6 +7,7 @@ from django.apps import apps
 from elium_portal.models import AuditEvent
 from elium_portal.services.tokens import scim_token_authenticate
 from provisioning.models import ChangeRecord
+from scim_api.models import ScimResourceCount
 from tests import factories
 from tests.factories import (
     AppRoleAssignmentFactory,
@@ -35,8 +36,10 @@ def test_every_model_of_the_three_apps_has_a_factory():
     }
 
     covered = {f._meta.model for f in FACTORIES}
+    # Kept by PostgreSQL triggers only: a row made by hand would make the counts wrong.
+    written_by_triggers = {ScimResourceCount}
 
-    assert sorted(m.__name__ for m in models - covered) == []
+    assert sorted(m.__name__ for m in models - covered - written_by_triggers) == []
 
 
 @pytest.mark.parametrize("model_factory", FACTORIES, ids=lambda f: f.__name__)
