@@ -170,6 +170,7 @@ def database_from_env_or_embedded(pgdata: Path, *, cleanup_mode: str | None = "s
     config["ENGINE"] = "elium_portal.dbbackend"
     config.setdefault("CONN_MAX_AGE", 60)
     config["CONN_HEALTH_CHECKS"] = True
+    config.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     return config
 
 
