@@ -22,6 +22,7 @@ from scim_api.services.common import (
     check_if_match,
     member_groups_touch,
     parse_uuid,
+    statement_scope,
     unique_violation,
 )
 from scim_api.services.feed import (
@@ -229,31 +230,32 @@ def _touch(
         group.version, group.last_modified = cursor.fetchone()
 
 
-@transaction.atomic
 def scim_group_create(
     *, tenant: Tenant, body: dict, policy: CompatibilityPolicy, origin: Origin
 ) -> ScimGroup:
+    """Create a group: one INSERT that also writes its feed row — its own transaction, as
+    Azure AD creates groups without members — or, with members, a transaction that adds them
+    too (all or nothing)."""
     document, _, members = normalize_resource(body, resource_type="Group", policy=policy)
     now = clock.now()
     group = ScimGroup(tenant=tenant, id=uuid.uuid4(), created=now, last_modified=now)
     _copy_columns(group, document)
     rows = [_row(group, ScimChange.Kind.GROUP_CREATED)]
-    # No savepoint of its own: a violation rolls back this service's atomic block. The feed
-    # row is written by the same statement.
-    with unique_violation(_detail(document)):
+    scope = transaction.atomic() if members else statement_scope()
+    with unique_violation(_detail(document)), scope:
         insert(
             group,
             around=lambda sql, params: with_feed(
                 sql, params, tenant=tenant, origin=origin, rows=rows
             ),
         )
-    if members:
-        _insert(
-            _resolve_members(tenant=tenant, group=group, ids=[m["value"] for m in members]),
-            tenant=tenant,
-            group=group,
-            origin=origin,
-        )
+        if members:
+            _insert(
+                _resolve_members(tenant=tenant, group=group, ids=[m["value"] for m in members]),
+                tenant=tenant,
+                group=group,
+                origin=origin,
+            )
     return group
 
 
@@ -285,7 +287,6 @@ def scim_group_replace(
     return group
 
 
-@transaction.atomic
 def scim_group_patch(
     *,
     tenant: Tenant,
@@ -295,6 +296,148 @@ def scim_group_patch(
     origin: Origin,
     if_match: str | None = None,
     max_operations: int = 1000,
+) -> ScimGroup:
+    """Apply a PATCH to the group.
+
+    Azure AD's own group PATCHes add members, or remove members, and change nothing else:
+    those are one statement, their own transaction — the members written, each recorded in the
+    feed, and the group's version bumped only if a membership changed — after an unlocked read
+    of the group (concurrent member changes never lose a row, as below). Anything else runs in
+    a transaction (:func:`_patch_in_transaction`)."""
+    if not if_match:
+        current = _locked_or_plain(tenant, group.pk, lock=False)
+        before = _document(current)
+        result = apply_patch(
+            before, body, resource_type="Group", policy=policy, max_operations=max_operations
+        )
+        if not result.changed:
+            return current
+        members = result.members
+        if (
+            result.document == before
+            and not members.remove_all
+            and members.replace is None
+            and bool(members.add) != bool(members.remove)
+        ):
+            with statement_scope():
+                if members.add:
+                    done = _add_members(current, ids=members.add, tenant=tenant, origin=origin)
+                else:
+                    done = _remove_members(
+                        current, ids=members.remove, tenant=tenant, origin=origin
+                    )
+            if done:
+                return current
+    return _patch_in_transaction(
+        tenant=tenant,
+        group=group,
+        body=body,
+        policy=policy,
+        origin=origin,
+        if_match=if_match,
+        max_operations=max_operations,
+    )
+
+
+def _add_members(group: ScimGroup, *, ids: list[str], tenant: Tenant, origin: Origin) -> bool:
+    """Add the users and groups ``ids`` to ``group`` in one statement: written only if every
+    id is one of the tenant's users or groups (and not the group itself), each new membership
+    recorded in the feed, the group's version bumped if any was new. False, with nothing
+    written, if an id is not one — :func:`_resolve_members` then says which, as a 400."""
+    wanted = list(dict.fromkeys(parse_uuid(member_id) for member_id in ids))
+    if None in wanted:
+        _resolve_members(tenant=tenant, group=group, ids=ids)  # raises, naming the bad ids
+        return False
+    now = clock.now()
+    feed_sql, feed_params = member_feed_sql(
+        "added", kind=ScimChange.Kind.MEMBER_ADDED, tenant=tenant, group=group, origin=origin
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH found AS ("
+            "  SELECT id, true AS is_user FROM scim_api_scimuser "
+            "  WHERE tenant_id = %s AND id = ANY(%s::uuid[]) "
+            "  UNION ALL "
+            "  SELECT id, false FROM scim_api_scimgroup "
+            "  WHERE tenant_id = %s AND id = ANY(%s::uuid[]) AND id <> %s"
+            "), complete AS (SELECT count(*) = %s AS ok FROM found), "
+            f'added AS (INSERT INTO "{MEMBER_TABLE}" '
+            "  (tenant_id, group_id, user_id, member_group_id, created) "
+            "  SELECT %s, %s, CASE WHEN is_user THEN id END, "
+            "  CASE WHEN is_user THEN NULL ELSE id END, %s "
+            "  FROM found WHERE (SELECT ok FROM complete) "
+            "  ON CONFLICT DO NOTHING RETURNING user_id, member_group_id"
+            f"), feed AS ({feed_sql}), {_TOUCH_IF % 'added'} "
+            "SELECT (SELECT ok FROM complete), "
+            "(SELECT version FROM touched), (SELECT last_modified FROM touched)",
+            [
+                tenant.pk,
+                wanted,
+                tenant.pk,
+                wanted,
+                group.pk,
+                len(wanted),
+                tenant.pk,
+                group.pk,
+                now,
+                *feed_params,
+                now,
+                group.pk,
+            ],
+        )
+        ok, version, last_modified = cursor.fetchone()
+    if not ok:
+        _resolve_members(tenant=tenant, group=group, ids=ids)  # raises, naming the bad ids
+        return False  # they exist after all (created meanwhile): the transaction path decides
+    if version is not None:
+        group.version, group.last_modified = version, last_modified
+    return True
+
+
+def _remove_members(group: ScimGroup, *, ids: list[str], tenant: Tenant, origin: Origin) -> bool:
+    """Remove the members ``ids`` from ``group`` in one statement, each recorded in the feed,
+    the group's version bumped if any was there. Ids that are no member are ignored."""
+    values = [v for v in (parse_uuid(i) for i in ids) if v is not None]
+    if not values:
+        return True
+    now = clock.now()
+    feed_sql, feed_params = member_feed_sql(
+        "gone", kind=ScimChange.Kind.MEMBER_REMOVED, tenant=tenant, group=group, origin=origin
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH gone AS (DELETE FROM "{MEMBER_TABLE}" WHERE tenant_id = %s AND group_id = %s '
+            "  AND (user_id = ANY(%s::uuid[]) OR member_group_id = ANY(%s::uuid[])) "
+            "  RETURNING user_id, member_group_id"
+            f"), feed AS ({feed_sql}), {_TOUCH_IF % 'gone'} "
+            "SELECT version, last_modified FROM touched",
+            [tenant.pk, group.pk, values, values, *feed_params, now, group.pk],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        group.version, group.last_modified = row
+    return True
+
+
+#: A ``WITH`` part that gives the group a new version and lastModified if the part named by
+#: ``%`` returned a row (a membership changed); parameters: the time, the group's id.
+_TOUCH_IF = (
+    'touched AS (UPDATE "scim_api_scimgroup" SET "version" = "version" + 1, '
+    '"last_modified" = %%s WHERE "id" = %%s AND EXISTS (SELECT FROM %s) '
+    'RETURNING "version", "last_modified")'
+)
+
+
+@transaction.atomic
+def _patch_in_transaction(
+    *,
+    tenant: Tenant,
+    group: ScimGroup,
+    body: dict,
+    policy: CompatibilityPolicy,
+    origin: Origin,
+    if_match: str | None,
+    max_operations: int,
 ) -> ScimGroup:
     # Member-only PATCHes take no lock: concurrent adds cannot lose rows (one row per member,
     # ON CONFLICT DO NOTHING) and must not queue behind each other. A PATCH that changes the
