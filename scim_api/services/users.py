@@ -332,47 +332,70 @@ def _save_changed(
     return row[0] if row else None
 
 
-@transaction.atomic
 def scim_user_delete(
     *, tenant: Tenant, user: ScimUser, origin: Origin, if_match: str | None = None
 ) -> None:
-    """Hard delete. Memberships go with the user (cascade); other users that named it as their
-    manager lose the reference, so no dangling id is ever returned."""
-    user = _locked(tenant, user.pk)
-    check_if_match(if_match, user.version)
+    """Hard delete. Memberships go with the user; other users that named it as their manager
+    lose the reference, so no dangling id is ever returned.
+
+    Like a PATCH, optimistic: the user is read unlocked (for ``If-Match`` and its feed row),
+    and one statement — its own transaction — deletes it only if its version is still the one
+    read; a concurrent write in between makes it read again, and after
+    :data:`OPTIMISTIC_ATTEMPTS` lost races it takes the lock."""
+    for _ in range(OPTIMISTIC_ATTEMPTS):
+        current = _current(tenant, user.pk)
+        check_if_match(if_match, current.version)
+        with statement_scope():
+            if _delete_if_unchanged(current, tenant=tenant, origin=origin):
+                return
+    with transaction.atomic():
+        current = _locked(tenant, user.pk)
+        check_if_match(if_match, current.version)
+        _delete_if_unchanged(current, tenant=tenant, origin=origin)
+
+
+def _delete_if_unchanged(user: ScimUser, *, tenant: Tenant, origin: Origin) -> bool:
+    """Delete ``user`` if its version is still ``user.version``, in one statement: the user's
+    groups get a new version, the users it managed lose the reference, its memberships and the
+    user go, and its feed row is written — every part only if the user, locked by the first
+    part, still has that version. The parts touch other rows than each other (a user is never
+    its own manager); the foreign keys are checked at the end. True if the user went."""
     now = clock.now()
-    # One statement: the user's groups get a new version, the users it managed lose the
-    # reference, its memberships and the user go. Every part sees the same snapshot and touches
-    # other rows than the others (a user is never its own manager); the foreign keys are
-    # checked at commit. The feed row is written by the same statement.
-    sql, params = with_feed(
-        "WITH touched AS ("
-        "  UPDATE scim_api_scimgroup SET version = version + 1, last_modified = %s "
-        "  WHERE tenant_id = %s AND id IN (SELECT group_id FROM scim_api_scimgroupmember "
-        "  WHERE tenant_id = %s AND user_id = %s)"
-        "), unmanaged AS ("
-        "  UPDATE scim_api_scimuser "
-        "  SET data = data #- %s, version = version + 1, last_modified = %s "
-        f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s"
-        "), memberships AS ("
-        "  DELETE FROM scim_api_scimgroupmember WHERE user_id = %s"
-        ") DELETE FROM scim_api_scimuser WHERE id = %s AND tenant_id = %s",
-        [
-            now,
-            tenant.pk,
-            tenant.pk,
-            user.pk,
-            [ENTERPRISE_USER, "manager"],
-            now,
-            tenant.pk,
-            str(user.id),
-            user.pk,
-            user.pk,
-            tenant.pk,
-        ],
+    feed_sql, feed_params = feed_insert_sql(
         tenant=tenant,
         origin=origin,
         rows=[_row(user, ScimChange.Kind.USER_DELETED)],
+        only_if="target",
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(
+            "WITH target AS ("
+            "  SELECT id FROM scim_api_scimuser "
+            "  WHERE id = %s AND tenant_id = %s AND version = %s FOR UPDATE"
+            "), touched AS ("
+            "  UPDATE scim_api_scimgroup SET version = version + 1, last_modified = %s "
+            "  WHERE tenant_id = %s AND id IN (SELECT group_id FROM scim_api_scimgroupmember "
+            "  WHERE tenant_id = %s AND user_id IN (SELECT id FROM target))"
+            "), unmanaged AS ("
+            "  UPDATE scim_api_scimuser "
+            "  SET data = data #- %s, version = version + 1, last_modified = %s "
+            f"  WHERE tenant_id = %s AND {_MANAGER_VALUE} = %s AND EXISTS (SELECT FROM target)"
+            "), memberships AS ("
+            "  DELETE FROM scim_api_scimgroupmember WHERE user_id IN (SELECT id FROM target)"
+            f"), feed AS ({feed_sql}) "
+            "DELETE FROM scim_api_scimuser WHERE id IN (SELECT id FROM target) RETURNING id",
+            [
+                user.pk,
+                tenant.pk,
+                user.version,
+                now,
+                tenant.pk,
+                tenant.pk,
+                [ENTERPRISE_USER, "manager"],
+                now,
+                tenant.pk,
+                str(user.id),
+                *feed_params,
+            ],
+        )
+        return cursor.fetchone() is not None

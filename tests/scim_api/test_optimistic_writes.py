@@ -1,22 +1,23 @@
-"""A user PATCH runs without a transaction of its own: it reads the user, applies the
-operations, and writes on the condition that the version is still the one it read. A writer
-that commits in between must never be overwritten: the PATCH is applied again to what that
-writer left, and only the write that happened is recorded in the change feed.
+"""A user PATCH or DELETE runs without a transaction of its own: it reads the user, and
+writes on the condition that the version is still the one it read. A writer that commits in
+between must never be overwritten: the PATCH is applied again to what that writer left, the
+DELETE reads again, and only the write that happened is recorded in the change feed.
 
-The concurrent writer is a real second connection that commits between the PATCH's read and
-its write (hooked into the PATCH engine's call)."""
+The concurrent writer is a real second connection that commits between the request's read and
+its write (hooked into a call the service makes in between)."""
 
 import psycopg
 import pytest
 from django.db import connection
 
-from scim_api.models import ScimChange, ScimUser
+from scim_api.models import ScimChange, ScimGroupMember, ScimUser
 from scim_api.services import users as user_services
-from tests.factories import ScimUserFactory
+from tests.factories import ScimGroupFactory, ScimUserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 
 def _other_connection():
@@ -28,14 +29,15 @@ def _other_connection():
 
 @pytest.fixture
 def interleave(monkeypatch):
-    """``interleave(sql, params, times)``: run ``sql`` on another connection, committed, right
-    after each of the next ``times`` PATCHes read the user (before they write)."""
+    """``interleave(sql, params, times, after=…)``: run ``sql`` on another connection,
+    committed, right after each of the next ``times`` calls of the service's ``after`` (made
+    between its read and its write); returns the list of calls."""
 
-    def arm(sql: str, params: list, times: int = 1) -> list[int]:
+    def arm(sql: str, params: list, times: int = 1, after: str = "apply_patch") -> list[int]:
         calls = []
-        original = user_services.apply_patch
+        original = getattr(user_services, after)
 
-        def apply_then_interfere(*args, **kwargs):
+        def call_then_interfere(*args, **kwargs):
             result = original(*args, **kwargs)
             calls.append(1)
             if len(calls) <= times:
@@ -43,7 +45,7 @@ def interleave(monkeypatch):
                     other.execute(sql, params)
             return result
 
-        monkeypatch.setattr(user_services, "apply_patch", apply_then_interfere)
+        monkeypatch.setattr(user_services, after, call_then_interfere)
         return calls
 
     return arm
@@ -124,4 +126,63 @@ def test_if_match_is_checked_against_the_version_the_patch_is_applied_to(scim, t
     assert response.status_code == 412
     user.refresh_from_db()
     assert (user.display_name, user.version) == ("Before", 2)
+    assert not ScimChange.objects.filter(object_id=user.id).exists()
+
+
+def test_a_delete_after_a_concurrent_write_reads_again_and_deletes_once(scim, tenant, interleave):
+    group = ScimGroupFactory(tenant=tenant)
+    user = ScimUserFactory(tenant=tenant, display_name="Before")
+    ScimGroupMember.objects.create(tenant=tenant, group=group, user=user)
+    managed = ScimUserFactory(
+        tenant=tenant, data={ENTERPRISE: {"manager": {"value": str(user.id)}}}
+    )
+    calls = interleave(
+        "UPDATE scim_api_scimuser SET display_name = 'Renamed', version = version + 1 "
+        "WHERE id = %s",
+        [user.id],
+        after="check_if_match",
+    )
+
+    response = scim.delete(f"/Users/{user.id}")
+
+    assert response.status_code == 204
+    assert len(calls) == 2
+    assert not ScimUser.objects.filter(pk=user.pk).exists()
+    assert not ScimGroupMember.objects.filter(user_id=user.pk).exists()
+    managed.refresh_from_db()
+    assert "manager" not in managed.data.get(ENTERPRISE, {})
+    group.refresh_from_db()
+    assert group.version == 2
+    (change,) = ScimChange.objects.filter(object_id=user.id)
+    assert change.kind == ScimChange.Kind.USER_DELETED
+    assert change.object_name == "Renamed"  # the name it had when it went
+
+
+def test_a_delete_that_lost_to_a_stale_if_match_changes_nothing(scim, tenant, interleave):
+    group = ScimGroupFactory(tenant=tenant)
+    user = ScimUserFactory(tenant=tenant)
+    ScimGroupMember.objects.create(tenant=tenant, group=group, user=user)
+    interleave(
+        "UPDATE scim_api_scimuser SET version = version + 1 WHERE id = %s",
+        [user.id],
+        after="check_if_match",
+    )
+
+    response = scim.delete(f"/Users/{user.id}", headers={"If-Match": 'W/"1"'})
+
+    assert response.status_code == 412
+    assert ScimUser.objects.filter(pk=user.pk).exists()
+    assert ScimGroupMember.objects.filter(user_id=user.pk).exists()
+    group.refresh_from_db()
+    assert group.version == 1
+    assert not ScimChange.objects.filter(object_id=user.id).exists()
+
+
+def test_a_delete_racing_a_delete_is_a_404_and_records_nothing(scim, tenant, interleave):
+    user = ScimUserFactory(tenant=tenant)
+    interleave("DELETE FROM scim_api_scimuser WHERE id = %s", [user.id], after="check_if_match")
+
+    response = scim.delete(f"/Users/{user.id}")
+
+    assert response.status_code == 404
     assert not ScimChange.objects.filter(object_id=user.id).exists()
