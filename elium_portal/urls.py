@@ -9,6 +9,8 @@ from django.views.generic import RedirectView
 from elium_portal import views
 
 tenant_patterns = [
+    # First: every SCIM request is matched against the patterns before it.
+    path("scim/v2/", include("scim_api.urls")),
     path("", views.TenantHomeView.as_view(), name="tenant-home"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("settings/", views.SettingsGeneralView.as_view(), name="settings"),
@@ -35,7 +37,6 @@ tenant_patterns = [
         views.TokenRevokeView.as_view(),
         name="security-token-revoke",
     ),
-    path("scim/v2/", include("scim_api.urls")),
     path("", include("scim_api.console_urls")),
 ]
 

@@ -289,6 +289,33 @@ def group_get(*, tenant: Tenant, group_id: str) -> ScimGroup:
     return group
 
 
+@dataclass(frozen=True)
+class ReadWithWrite:
+    """What a user write read in its own statement for its response — the user's groups,
+    ``(id, displayName)`` by displayName as :func:`groups_of_users` gives them, and its
+    manager's name by id as :func:`managers_of_users` does — so that rendering the response
+    asks nothing again. A write service leaves it on the user as ``read_with_write``."""
+
+    groups: list
+    managers: dict
+
+
+#: The groups of one user, as :func:`groups_of_users` orders them, as a JSON array of
+#: ``[id, displayName]`` pairs: a scalar subquery for a write's own statement (parameters: the
+#: tenant's id, the user's id).
+GROUPS_OF_USER_JSON = (
+    "SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
+    "ORDER BY g.display_name), '[]') FROM scim_api_scimgroupmember m "
+    "JOIN scim_api_scimgroup g ON g.id = m.group_id WHERE m.tenant_id = %s AND m.user_id = %s"
+)
+#: The name :func:`managers_of_users` shows for a manager: a scalar subquery (parameters: the
+#: tenant's id, the manager's id or None).
+MANAGER_NAME = (
+    "SELECT COALESCE(NULLIF(display_name, ''), user_name) FROM scim_api_scimuser "
+    "WHERE tenant_id = %s AND id = %s"
+)
+
+
 def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
     """{user id: [(group id, displayName), …]} in one query."""
     out: dict = defaultdict(list)

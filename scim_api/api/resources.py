@@ -254,14 +254,20 @@ class UserRenderMixin:
     core_schema = USER_OPERATIONS.core_schema
 
     def render(self, users, params: ListParams, *, created: bool = False) -> list[dict]:
-        ids = [u.id for u in users]
-        # A user created by this very request is in no group yet: no query to ask.
-        groups = (
-            selectors.groups_of_users(tenant=self.tenant, user_ids=ids)
-            if not created and wants(params.attributes, params.excluded, "groups")
-            else {}
-        )
-        managers = selectors.managers_of_users(tenant=self.tenant, users=users)
+        read = [getattr(u, "read_with_write", None) for u in users]
+        if users and all(read):
+            # A write read them in its own statement (ReadWithWrite).
+            groups = {u.id: r.groups for u, r in zip(users, read, strict=True)}
+            managers = {k: v for r in read for k, v in r.managers.items()}
+        else:
+            ids = [u.id for u in users]
+            # A user created by this very request is in no group yet: no query to ask.
+            groups = (
+                selectors.groups_of_users(tenant=self.tenant, user_ids=ids)
+                if not created and wants(params.attributes, params.excluded, "groups")
+                else {}
+            )
+            managers = selectors.managers_of_users(tenant=self.tenant, users=users)
         out = []
         for user in users:
             body = user_to_scim(user, base_url=self.base_url, groups=groups.get(user.id, []))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
@@ -14,6 +16,7 @@ from scim_api.models import ScimChange, ScimUser
 from scim_api.patch import apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import ENTERPRISE_USER
+from scim_api.selectors import GROUPS_OF_USER_JSON, MANAGER_NAME, ReadWithWrite
 from scim_api.services.common import (
     check_if_match,
     parse_uuid,
@@ -326,10 +329,22 @@ def _save_changed(
         )
         sql += f", feed AS ({feed_sql})"
         params += feed_params
+    # The response's reads in the same statement: the user's groups and its manager's name.
+    manager_id = parse_uuid(_manager_id(user.data))
     with connection.cursor() as cursor:
-        cursor.execute(sql + ' SELECT "version" FROM changed', params)
+        cursor.execute(
+            f'{sql} SELECT "version", ({GROUPS_OF_USER_JSON}), ({MANAGER_NAME}) FROM changed',
+            [*params, tenant.pk, user.pk, tenant.pk, manager_id],
+        )
         row = cursor.fetchone()
-    return row[0] if row else None
+    if row is None:
+        return None
+    version, groups, manager_name = row
+    user.read_with_write = ReadWithWrite(
+        groups=[(uuid.UUID(group_id), name) for group_id, name in groups],
+        managers={str(manager_id): manager_name} if manager_name is not None else {},
+    )
+    return version
 
 
 def scim_user_delete(

@@ -88,7 +88,8 @@ def queries_of(call):
         (lambda scim, u, g: scim.get(f'/Users?filter=userName eq "{u.user_name.upper()}"'), 3),
         # token, INSERT (its own transaction): a user created by this request is in no group
         (lambda scim, u, g: scim.post("/Users", {"userName": "fresh@x.com"}), 2),
-        # token, read, UPDATE … WHERE version = the one read (and its feed row), groups
+        # token, read, UPDATE … WHERE version = the one read (with its feed row, and the
+        # user's groups and manager's name for the response)
         (
             lambda scim, u, g: scim.patch(
                 f"/Users/{u.id}",
@@ -97,7 +98,7 @@ def queries_of(call):
                     "Operations": [{"op": "Replace", "path": "displayName", "value": "New"}],
                 },
             ),
-            4,
+            3,
         ),
         # token, read, one statement (members checked and inserted, feed, version)
         (
@@ -155,3 +156,30 @@ def test_matching_filter_finds_what_the_orm_path_finds(scim, tenant):
     assert [r["id"] for r in by_name["Resources"]] == [str(user.id)]
     assert [r["id"] for r in by_external["Resources"]] == [str(user.id)]  # caseExact
     assert by_name == sorted_too
+
+
+def test_a_patch_response_is_what_a_get_then_shows(scim, tenant):
+    """The PATCH response's groups and manager name are read by the PATCH's own statement:
+    they must be exactly what a GET reads."""
+    boss = ScimUserFactory(tenant=tenant, display_name="The Boss")
+    user = ScimUserFactory(tenant=tenant)
+    for name in ("Zeta", "Alpha"):
+        group = ScimGroupFactory(tenant=tenant, display_name=name)
+        ScimGroupMember.objects.create(tenant=tenant, group=group, user=user)
+
+    patched = scim.patch(
+        f"/Users/{user.id}",
+        {
+            "schemas": [PATCH_OP],
+            "Operations": [
+                {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": str(boss.id)},
+                {"op": "replace", "path": "title", "value": "Analyst"},
+            ],
+        },
+    )
+
+    assert patched.status_code == 200, patched.content
+    body = patched.json()
+    assert [g["display"] for g in body["groups"]] == ["Alpha", "Zeta"]
+    assert body[ENTERPRISE]["manager"]["displayName"] == "The Boss"
+    assert body == scim.get(f"/Users/{user.id}").json()
