@@ -170,7 +170,12 @@ def database_from_env_or_embedded(pgdata: Path, *, cleanup_mode: str | None = "s
     config["ENGINE"] = "elium_portal.dbbackend"
     config.setdefault("CONN_MAX_AGE", 60)
     config["CONN_HEALTH_CHECKS"] = True
-    config.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
+    if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+        # Server-side parameter binding, and statements prepared on their 5th run on a
+        # connection (psycopg's prepare_threshold): PostgreSQL parses and plans the SCIM API's
+        # and the engine's hot statements once per connection instead of on every request.
+        # Turn off behind a connection pooler that does not keep prepared statements.
+        config.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
     return config
 
 

@@ -6,6 +6,8 @@ import time
 import pytest
 from django.db import connection, connections
 
+from elium_portal.settings.base import database_from_env_or_embedded
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -51,3 +53,31 @@ def test_a_connection_in_a_transaction_is_checked_with_a_query(other):
     other.connection.execute("BEGIN")
     assert other.is_usable()
     other.connection.execute("ROLLBACK")
+
+
+def test_a_statement_run_often_is_prepared_once_on_the_connection(other):
+    """Server-side binding with psycopg's prepare_threshold: from its 5th run on a connection a
+    statement is a prepared one, parsed and planned by PostgreSQL once."""
+    sql = "SELECT id FROM elium_portal_tenant WHERE id = %s"
+    with other.cursor() as cursor:
+        for _ in range(6):
+            cursor.execute(sql, [1])
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["SELECT id FROM elium_portal_tenant WHERE id = $1%"],
+        )
+        assert cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("value", "prepared"), [(None, True), ("false", False)])
+def test_prepared_statements_can_be_turned_off(monkeypatch, value, prepared):
+    monkeypatch.setenv("DATABASE_URL", "postgres://elium:secret@db.example:5432/elium")
+    if value is None:
+        monkeypatch.delenv("DATABASE_PREPARED_STATEMENTS", raising=False)
+    else:
+        monkeypatch.setenv("DATABASE_PREPARED_STATEMENTS", value)
+
+    options = database_from_env_or_embedded(pgdata=None).get("OPTIONS", {})
+
+    assert options.get("server_side_binding", False) is prepared
+    assert ("prepare_threshold" in options) is prepared
