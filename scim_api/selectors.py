@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from scim2_models.path import CompareOperator, Comparison
 
-from elium_portal.fastsql import by_id_sql, fetch_one
+from elium_portal.fastsql import by_id_sql, fetch_one, instance_from_row, select_list
 from elium_portal.models import Tenant
 from scim_api.errors import NotFound
 from scim_api.filters import compile_filter, compile_sort, parse_filter
@@ -273,12 +274,46 @@ def _by_id(model, *, tenant: Tenant, pk):
 
 
 def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
-    """A user of ``tenant`` by id; another tenant's id is a 404 like an unknown one."""
+    """A user of ``tenant`` by id; another tenant's id is a 404 like an unknown one. Its groups
+    and its manager's name are read by the same query (:class:`ReadAlong`), so that the
+    response costs one round trip."""
     value = parse_uuid(user_id)
-    user = _by_id(ScimUser, tenant=tenant, pk=value) if value else None
-    if user is None:
+    row = None
+    if value:
+        with connection.cursor() as cursor:
+            cursor.execute(_user_get_sql(), [value, tenant.pk])
+            row = cursor.fetchone()
+    if row is None:
         raise NotFound(f"User {user_id} not found.")
+    *columns, groups, manager_value, manager_name = row
+    user = instance_from_row(ScimUser, columns)
+    user.read_along = ReadAlong(
+        groups=[(uuid.UUID(group_id), name) for group_id, name in groups],
+        managers={manager_value: manager_name} if manager_name is not None else {},
+    )
     return user
+
+
+_MANAGER_TEXT = f"r.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
+_UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+@functools.cache
+def _user_get_sql() -> str:
+    """One user by id and tenant, with its groups as :func:`groups_of_users` orders them and
+    its manager's id (as stored) and name as :func:`managers_of_users` gives it."""
+    return (
+        f"SELECT {select_list(ScimUser, 'r')}, "
+        "(SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
+        "ORDER BY g.display_name), '[]') FROM scim_api_scimgroupmember m "
+        "JOIN scim_api_scimgroup g ON g.id = m.group_id "
+        "WHERE m.tenant_id = r.tenant_id AND m.user_id = r.id), "
+        f"{_MANAGER_TEXT}, "
+        "(SELECT COALESCE(NULLIF(b.display_name, ''), b.user_name) FROM scim_api_scimuser b "
+        f"WHERE b.tenant_id = r.tenant_id AND b.id = CASE WHEN {_MANAGER_TEXT} ~ '{_UUID_PATTERN}' "
+        f"THEN ({_MANAGER_TEXT})::uuid END) "
+        'FROM "scim_api_scimuser" r WHERE r."id" = %s AND r."tenant_id" = %s'
+    )
 
 
 def group_get(*, tenant: Tenant, group_id: str) -> ScimGroup:
@@ -290,11 +325,11 @@ def group_get(*, tenant: Tenant, group_id: str) -> ScimGroup:
 
 
 @dataclass(frozen=True)
-class ReadWithWrite:
-    """What a user write read in its own statement for its response — the user's groups,
-    ``(id, displayName)`` by displayName as :func:`groups_of_users` gives them, and its
-    manager's name by id as :func:`managers_of_users` does — so that rendering the response
-    asks nothing again. A write service leaves it on the user as ``read_with_write``."""
+class ReadAlong:
+    """What was read along with a user, by the same statement, for its representation — its
+    groups, ``(id, displayName)`` by displayName as :func:`groups_of_users` gives them, and its
+    manager's name by id as :func:`managers_of_users` does — so that rendering asks nothing
+    again. Left on the user as ``read_along`` by :func:`user_get` and the PATCH service."""
 
     groups: list
     managers: dict

@@ -254,9 +254,9 @@ class UserRenderMixin:
     core_schema = USER_OPERATIONS.core_schema
 
     def render(self, users, params: ListParams, *, created: bool = False) -> list[dict]:
-        read = [getattr(u, "read_with_write", None) for u in users]
+        read = [getattr(u, "read_along", None) for u in users]
         if users and all(read):
-            # A write read them in its own statement (ReadWithWrite).
+            # A write read them in its own statement (ReadAlong).
             groups = {u.id: r.groups for u, r in zip(users, read, strict=True)}
             managers = {k: v for r in read for k, v in r.managers.items()}
         else:

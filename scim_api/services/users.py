@@ -16,7 +16,7 @@ from scim_api.models import ScimChange, ScimUser
 from scim_api.patch import apply_patch, normalize_resource
 from scim_api.policy import CompatibilityPolicy
 from scim_api.schema import ENTERPRISE_USER
-from scim_api.selectors import GROUPS_OF_USER_JSON, MANAGER_NAME, ReadWithWrite
+from scim_api.selectors import GROUPS_OF_USER_JSON, MANAGER_NAME, ReadAlong
 from scim_api.services.common import (
     check_if_match,
     parse_uuid,
@@ -340,7 +340,7 @@ def _save_changed(
     if row is None:
         return None
     version, groups, manager_name = row
-    user.read_with_write = ReadWithWrite(
+    user.read_along = ReadAlong(
         groups=[(uuid.UUID(group_id), name) for group_id, name in groups],
         managers={str(manager_id): manager_name} if manager_name is not None else {},
     )

@@ -82,8 +82,8 @@ def queries_of(call):
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        # token, resource, groups
-        (lambda scim, u, g: scim.get(f"/Users/{u.id}"), 3),
+        # token, the user with its groups and manager's name
+        (lambda scim, u, g: scim.get(f"/Users/{u.id}"), 2),
         # token, the matching page (pre-built), groups
         (lambda scim, u, g: scim.get(f'/Users?filter=userName eq "{u.user_name.upper()}"'), 3),
         # token, INSERT (its own transaction): a user created by this request is in no group
@@ -183,3 +183,19 @@ def test_a_patch_response_is_what_a_get_then_shows(scim, tenant):
     assert [g["display"] for g in body["groups"]] == ["Alpha", "Zeta"]
     assert body[ENTERPRISE]["manager"]["displayName"] == "The Boss"
     assert body == scim.get(f"/Users/{user.id}").json()
+    # …and what the page of a filter, which reads groups and managers on their own, shows.
+    (listed,) = scim.get(f'/Users?filter=userName eq "{user.user_name}"').json()["Resources"]
+    assert body == listed
+
+
+@pytest.mark.parametrize("stored", ["not-a-uuid", "-" * 36, "ABCDEF00-0000-0000-0000-00000000000G"])
+def test_a_stored_manager_that_is_no_id_reads_without_a_name(scim, tenant, stored):
+    """The user read casts the stored manager value to an id only when it is one: data from
+    before the manager was validated must not make GET fail."""
+    user = ScimUserFactory(tenant=tenant, data={ENTERPRISE: {"manager": {"value": stored}}})
+
+    response = scim.get(f"/Users/{user.id}")
+
+    assert response.status_code == 200
+    assert response.json()[ENTERPRISE]["manager"]["value"] == stored
+    assert "displayName" not in response.json()[ENTERPRISE]["manager"]
