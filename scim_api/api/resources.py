@@ -286,11 +286,16 @@ class GroupRenderMixin:
 
     def render(self, groups, params: ListParams, *, created: bool = False) -> list[dict]:
         load_members = wants(params.attributes, params.excluded, "members")
-        members = (
-            selectors.members_of_groups(tenant=self.tenant, group_ids=[g.id for g in groups])
-            if load_members
-            else {}
-        )
+        known = [getattr(g, "members_read", None) for g in groups]
+        if load_members and groups and all(k is not None for k in known):
+            # A write that knows them already (a group it created without members).
+            members = {g.id: k for g, k in zip(groups, known, strict=True)}
+        elif load_members:
+            members = selectors.members_of_groups(
+                tenant=self.tenant, group_ids=[g.id for g in groups]
+            )
+        else:
+            members = {}
         return [
             group_to_scim(
                 g, base_url=self.base_url, members=members.get(g.id, []) if load_members else None

@@ -256,6 +256,8 @@ def scim_group_create(
                 group=group,
                 origin=origin,
             )
+        else:
+            group.members_read = []  # created without members: nothing to ask for the response
     return group
 
 
