@@ -15,7 +15,8 @@ Prints time, objects/s, SCIM requests sent and peak RSS of the engine process, a
 to ``docs/benchmarks-engine.md``.
 
 Environment: ``BENCH_ENGINE_USERS`` (default 5000), ``BENCH_ENGINE_GROUPS`` (default 50),
-``BENCH_WEB_WORKERS`` (gunicorn workers, default 4), ``BENCH_ENGINE_TRACEMALLOC=1`` (also
+``BENCH_WEB_WORKERS`` (gunicorn workers, default 4), ``BENCH_WEB_THREADS`` (threads per
+worker, default 2; 1 is gunicorn's sync worker), ``BENCH_ENGINE_TRACEMALLOC=1`` (also
 report tracemalloc's peak of Python allocations; slows the engine down),
 ``BENCH_ENGINE_WRITE_DOCS=0`` (do not rewrite the results page).
 """
@@ -46,6 +47,7 @@ from bench.common import (
 USERS = int(os.environ.get("BENCH_ENGINE_USERS", 5000))
 GROUPS = int(os.environ.get("BENCH_ENGINE_GROUPS", 50))
 WEB_WORKERS = int(os.environ.get("BENCH_WEB_WORKERS", 4))
+WEB_THREADS = int(os.environ.get("BENCH_WEB_THREADS", 2))
 TRACEMALLOC = os.environ.get("BENCH_ENGINE_TRACEMALLOC") == "1"
 WRITE_DOCS = os.environ.get("BENCH_ENGINE_WRITE_DOCS", "1") != "0"
 SLUG = "bench-engine"
@@ -469,7 +471,7 @@ def _write_docs(results: list[dict], users: int, groups: int, changed: int) -> N
         f"Latest `bench/bench_engine.py` run: {users} assigned users (manager tree, fan-out "
         f"{MANAGER_FANOUT}) + {groups} assigned groups (each user a member of one group), "
         f"generic SCIM app → this project's own SCIM API served by gunicorn "
-        f"({WEB_WORKERS} workers × 2 threads, rate limit off) over HTTP on loopback, "
+        f"({WEB_WORKERS} workers × {WEB_THREADS} thread(s), rate limit off) over HTTP on loopback, "
         f"{os.cpu_count()} cores, engine and target and PostgreSQL on the same box. "
         "Each cycle runs in a fresh engine process; peak RSS is that process's high-water mark "
         "(`VmHWM`; the baseline is its RSS after Django set-up, before the cycle).",
@@ -511,7 +513,7 @@ def main() -> None:
     print(f"Seeded in {time.perf_counter() - started:.1f}s", flush=True)
 
     results: list[dict] = []
-    with served(url, port, workers=WEB_WORKERS) as env:
+    with served(url, port, workers=WEB_WORKERS, threads=WEB_THREADS) as env:
         results.append(_run_cycle(job_pk, env, f"Initial cycle ({USERS} users + {GROUPS} groups)"))
         on_target = _target_totals(base, token)
         print(f"  target now holds {on_target[0]} users, {on_target[1]} groups", flush=True)

@@ -100,6 +100,12 @@ builders["member_add_small"] = function(i)
   return member_add(pick(small_groups, i), i)
 end
 
+-- Every client adds to the same 10-member group: the same contention on one group as the big
+-- group's scenario, so that the two differ by the group's size alone.
+builders["member_add_one_small"] = function(i)
+  return member_add(small_groups[1], i)
+end
+
 builders["member_add_big"] = function(i)
   return member_add(big_group, i)
 end
