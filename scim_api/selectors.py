@@ -16,8 +16,8 @@ from scim2_models.path import CompareOperator, Comparison
 
 from elium_portal.fastsql import by_id_sql, fetch_one, instance_from_row, select_list
 from elium_portal.models import Tenant
-from scim_api.errors import NotFound
-from scim_api.filters import compile_filter, compile_sort, parse_filter
+from scim_api.errors import InvalidFilter, NotFound
+from scim_api.filters import check_text_value, compile_filter, compile_sort, parse_filter
 from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
@@ -122,8 +122,10 @@ def _prebuilt_page(
     """The page through pre-built SQL when the request has the shape of Azure AD's matching
     query (one ``eq`` on userName/externalId/displayName) or of a plain list, else None.
 
-    The filter is still parsed and compiled (that is its validation, and cheap); what is saved
-    is the ORM turning it into SQL, several times the cost of running it."""
+    The filter is parsed (its syntax is its validation); its shape was compiled once, with two
+    sentinel values, when its SQL was built, so of the request's own value only what compiling
+    checks of a value is checked. What is saved is compiling it and the ORM turning it into
+    SQL, several times the cost of running it."""
     if sort_by or count == 0:
         return None
     attribute, text = None, None
@@ -136,11 +138,15 @@ def _prebuilt_page(
             and str(node.attr_path).lower() in _PREBUILT_EQ_ATTRIBUTES
         ):
             return None
-        compile_filter(filter_text, resource_type=resource_type, policy=policy)  # validates
         attribute, text = str(node.attr_path).lower(), node.value
-    prebuilt = _prebuilt_sql(model, resource_type, attribute, policy)
+    try:
+        prebuilt = _prebuilt_sql(model, resource_type, attribute, policy)
+    except InvalidFilter:
+        return None  # not an attribute here: the ORM path compiles the request's own filter
     if prebuilt is None:
         return None
+    if text is not None:
+        check_text_value(text, node)
     sql, kinds, fields = prebuilt
     offset = start_index - 1
     params = [tenant.pk if kind == "tenant" else text for kind in kinds] + [count, offset]

@@ -36,13 +36,14 @@ through :func:`scim_api.schema.resolve_attribute`), ``sql`` (the SQL building bl
 sources), ``compiler`` (the tree to a ``Q``) and ``sort`` (``sortBy``).
 """
 
-from scim_api.filters.compiler import compile_filter
+from scim_api.filters.compiler import check_text_value, compile_filter
 from scim_api.filters.parse import MAX_FILTER_LENGTH, MAX_NESTING_DEPTH, parse_filter
 from scim_api.filters.sort import compile_sort
 
 __all__ = [
     "MAX_FILTER_LENGTH",
     "MAX_NESTING_DEPTH",
+    "check_text_value",
     "compile_filter",
     "compile_sort",
     "parse_filter",

@@ -255,6 +255,12 @@ def _decimal(value: int | float, node: Any) -> Decimal:
         raise InvalidFilter(f"{value!r} is not a usable number (in {node})") from None
 
 
+def check_text_value(value: str, node: Any) -> None:
+    """What compiling ``node`` checks of its string ``value`` (no NUL, no lone surrogate), for a
+    caller that has the SQL of ``node``'s shape already and only needs the value checked."""
+    _Compiler._checked_text(value, node)
+
+
 def compile_filter(text: str, *, resource_type: str, policy: CompatibilityPolicy) -> Q:
     """Compile a SCIM filter into a :class:`Q` over ``ScimUser`` or ``ScimGroup``.
 

@@ -199,3 +199,22 @@ def test_a_stored_manager_that_is_no_id_reads_without_a_name(scim, tenant, store
     assert response.status_code == 200
     assert response.json()[ENTERPRISE]["manager"]["value"] == stored
     assert "displayName" not in response.json()[ENTERPRISE]["manager"]
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ('/Users?filter=userName eq "a\\u0000b"', "NUL"),
+        ('/Users?filter=externalId eq "\\ud800"', "unpaired surrogate"),
+        ('/Groups?filter=userName eq "mine@x.com"', "unknown attribute 'userName' for a Group"),
+    ],
+)
+def test_the_pre_built_matching_filter_refuses_what_compiling_refuses(scim, path, message):
+    """The matching filter's shape is compiled once: the request's own value is still checked,
+    and an attribute the resource does not have is refused as compiling refuses it."""
+    response = scim.get(path)
+
+    assert response.status_code == 400
+    assert response.json()["scimType"] == "invalidFilter"
+    assert message in response.json()["detail"]
+    assert "SeNtInEl" not in response.json()["detail"]
