@@ -118,12 +118,11 @@ def scim_group_members_change(
     if changes.remove:
         values = [v for v in (parse_uuid(i) for i in changes.remove) if v is not None]
         if values:
-            # Each side served by its own unique index (group, user) / (group, member group).
             changed |= _delete(
                 tenant=tenant,
                 group=group,
                 origin=origin,
-                condition="(user_id = ANY(%s::uuid[]) OR member_group_id = ANY(%s::uuid[]))",
+                condition=_MEMBER_IN,
                 params=[values, values],
             )
     if changes.add:
@@ -143,20 +142,38 @@ def _delete(
     origin: Origin,
     condition: str = "TRUE",
     params: list | None = None,
+    touch: bool = False,
 ) -> bool:
     """Delete the group's memberships matching ``condition`` and record each in the feed, in
-    one statement; True if any went."""
+    one statement; True if any went. With ``touch``, the same statement also gives the group a
+    new version and lastModified if any went (read back onto ``group``)."""
     feed_sql, feed_params = member_feed_sql(
         "gone", kind=ScimChange.Kind.MEMBER_REMOVED, tenant=tenant, group=group, origin=origin
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'WITH gone AS (DELETE FROM "{MEMBER_TABLE}" WHERE tenant_id = %s AND group_id = %s '
-            f"AND {condition} RETURNING user_id, member_group_id), "
-            f"feed AS ({feed_sql}) SELECT count(*) FROM gone",
-            [tenant.pk, group.pk, *(params or []), *feed_params],
+    sql = (
+        f'WITH gone AS (DELETE FROM "{MEMBER_TABLE}" WHERE tenant_id = %s AND group_id = %s '
+        f"AND {condition} RETURNING user_id, member_group_id), feed AS ({feed_sql})"
+    )
+    args = [tenant.pk, group.pk, *(params or []), *feed_params]
+    if touch:
+        sql += (
+            f", {_TOUCH_IF % 'gone'} SELECT count(*), (SELECT version FROM touched), "
+            "(SELECT last_modified FROM touched) FROM gone"
         )
-        return cursor.fetchone()[0] > 0
+        args += [clock.now(), group.pk]
+    else:
+        sql += " SELECT count(*) FROM gone"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        row = cursor.fetchone()
+    if touch and row[1] is not None:
+        group.version, group.last_modified = row[1], row[2]
+    return row[0] > 0
+
+
+#: Memberships of the members given twice as one uuid[] parameter each, served by the unique
+#: indexes (group, user) and (group, member group).
+_MEMBER_IN = "(user_id = ANY(%s::uuid[]) OR member_group_id = ANY(%s::uuid[]))"
 
 
 def _insert(
@@ -400,24 +417,15 @@ def _remove_members(group: ScimGroup, *, ids: list[str], tenant: Tenant, origin:
     """Remove the members ``ids`` from ``group`` in one statement, each recorded in the feed,
     the group's version bumped if any was there. Ids that are no member are ignored."""
     values = [v for v in (parse_uuid(i) for i in ids) if v is not None]
-    if not values:
-        return True
-    now = clock.now()
-    feed_sql, feed_params = member_feed_sql(
-        "gone", kind=ScimChange.Kind.MEMBER_REMOVED, tenant=tenant, group=group, origin=origin
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'WITH gone AS (DELETE FROM "{MEMBER_TABLE}" WHERE tenant_id = %s AND group_id = %s '
-            "  AND (user_id = ANY(%s::uuid[]) OR member_group_id = ANY(%s::uuid[])) "
-            "  RETURNING user_id, member_group_id"
-            f"), feed AS ({feed_sql}), {_TOUCH_IF % 'gone'} "
-            "SELECT version, last_modified FROM touched",
-            [tenant.pk, group.pk, values, values, *feed_params, now, group.pk],
+    if values:
+        _delete(
+            tenant=tenant,
+            group=group,
+            origin=origin,
+            condition=_MEMBER_IN,
+            params=[values, values],
+            touch=True,
         )
-        row = cursor.fetchone()
-    if row is not None:
-        group.version, group.last_modified = row
     return True
 
 
