@@ -10,7 +10,7 @@ Link-local addresses (which include 169.254.169.254) and known metadata addresse
 always.
 
 The check runs twice: once on the URL before anything is sent (a clear message for the admin),
-and again inside the connection itself (:class:`GuardedTransport`), which connects to exactly the
+and again inside the connection itself (:func:`guarded_pool`), which connects to exactly the
 address it has just checked — so a DNS answer that changes between the check and the connect
 (DNS rebinding) can never reach a refused address.
 """
@@ -150,19 +150,34 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"{host} has no address")
 
 
+def guarded_pool(
+    *,
+    max_connections: int | None = 1,
+    max_keepalive_connections: int | None = None,
+    keepalive_expiry: float | None = httpx.Limits().keepalive_expiry,
+) -> httpcore.ConnectionPool:
+    """httpcore's connection pool, connecting only to checked addresses. TLS verifies the
+    certificate against the host name of the URL (httpx's context, without the environment's
+    settings). Every outbound provisioning request goes through one."""
+    return httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=max_connections,
+        max_keepalive_connections=max_keepalive_connections,
+        keepalive_expiry=keepalive_expiry,
+        network_backend=_GuardedBackend(),
+    )
+
+
 class GuardedTransport(httpx.HTTPTransport):
-    """The transport of every outbound provisioning request (:mod:`provisioning.engine.
-    scim_client`): httpx's own, connecting only to checked addresses. TLS still verifies the
-    certificate against the host name of the URL."""
+    """httpx's transport on a :func:`guarded_pool`, for the requests sent through an
+    ``httpx.Client`` (the OAuth token endpoint's)."""
 
     def __init__(self, *, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+        self._pool = guarded_pool(
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(),
         )
 
 

@@ -15,8 +15,8 @@ The Tenant URL may carry Entra's feature flag ``?aadOptscim062020``; it selects 
 dialect (:class:`Dialect`) and is not sent on the wire (Entra's own query string is not
 documented as forwarded, and Test Connection does the same).
 
-The Secret Token is decrypted by the caller, held only by the ``httpx.Client`` headers of this
-object, and never logged: reasons quote the response body with any occurrence of the token
+The Secret Token is decrypted by the caller, held only by the request headers of this object,
+and never logged: reasons quote the response body with any occurrence of the token
 masked.
 
 With the Authentication Method "OAuth2 client credentials grant" the client holds an
@@ -49,13 +49,20 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import httpx
+import httpcore
 from django.conf import settings
 
 from provisioning.crypto import secret_decrypt
+from provisioning.engine.wire import (
+    TIMEOUT_ERRORS,
+    TRANSPORT_ERRORS,
+    Endpoint,
+    WireResponse,
+    exchange,
+)
 from provisioning.models import ProvisioningJob
 from provisioning.oauth import OAuthCredentials, TokenAnswer, oauth_token_request
-from provisioning.outbound import DestinationRefusedError, GuardedTransport, destination_check
+from provisioning.outbound import DestinationRefusedError, destination_check, guarded_pool
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +184,7 @@ class ScimResult:
     duration_ms: int = 0
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
-    response: httpx.Response | None = field(default=None, repr=False, compare=False)
+    response: WireResponse | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -365,20 +372,27 @@ class ScimClient:
         self.max_rate_limit_retries = max_rate_limit_retries
         self.max_retry_after = max_retry_after
         self.timeout = timeout
-        headers = {"Accept": SCIM_MEDIA_TYPE, "User-Agent": USER_AGENT}
+        self._endpoint = Endpoint.parse(self.base_url)
+        self._headers = [
+            (b"Accept", SCIM_MEDIA_TYPE.encode()),
+            (b"User-Agent", USER_AGENT.encode()),
+        ]
         if token:
-            headers["Authorization"] = f"Bearer {token}"
-        self._timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-        self._headers = headers
-        self._check_destination = check_destination
-        # One single-connection HTTP client per request in flight, lent out LIFO (the warmest
+            self._headers.append((b"Authorization", f"Bearer {token}".encode("ascii")))
+        self._timeouts = {
+            "connect": connect_timeout,
+            "read": timeout,
+            "write": timeout,
+            "pool": timeout,
+        }
+        # One single-connection pool per request in flight, lent out LIFO (the warmest
         # keep-alive connection first). Taking one is what bounds the concurrency. One shared
-        # client with a pool of N connections costs O(N) Python work per request to pick a
-        # connection — at 64 in flight, more CPU than everything else the engine does.
-        self._idle: queue.LifoQueue[httpx.Client | None] = queue.LifoQueue()
+        # pool of N connections costs O(N) Python work per request to pick a connection — at
+        # 64 in flight, more CPU than everything else the engine does.
+        self._idle: queue.LifoQueue[httpcore.ConnectionPool | None] = queue.LifoQueue()
         for _ in range(max_concurrency):
             self._idle.put(None)  # created on first use
-        self._clients: list[httpx.Client] = []
+        self._clients: list[httpcore.ConnectionPool] = []
         self._clients_lock = threading.Lock()
         self.request_count = 0
         self._count_lock = threading.Lock()
@@ -395,21 +409,14 @@ class ScimClient:
         for client in clients:
             client.close()
 
-    def _new_http(self) -> httpx.Client:
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        client = httpx.Client(
-            timeout=self._timeouts,
-            transport=GuardedTransport(limits=limits) if self._check_destination else None,
-            limits=limits,
-            headers=self._headers,
-            follow_redirects=False,
-        )
+    def _new_http(self) -> httpcore.ConnectionPool:
+        pool = guarded_pool(max_connections=1, max_keepalive_connections=1)
         with self._clients_lock:
-            self._clients.append(client)
-        return client
+            self._clients.append(pool)
+        return pool
 
     @contextmanager
-    def _connection(self) -> Iterator[httpx.Client]:
+    def _connection(self) -> Iterator[httpcore.ConnectionPool]:
         client = self._idle.get()
         try:
             if client is None:
@@ -442,12 +449,16 @@ class ScimClient:
     ) -> ScimResult:
         """Send one request (retrying 429s after ``Retry-After``) and classify the answer."""
         url = self.base_url + path
-        headers = {CLIENT_REQUEST_ID: str(_exchange_id.get() or uuid.uuid4())}
-        if json_body is not None:
-            headers["Content-Type"] = SCIM_MEDIA_TYPE
+        target = self._endpoint.target(path, params)
+        headers = [
+            *self._headers,
+            (CLIENT_REQUEST_ID.encode(), str(_exchange_id.get() or uuid.uuid4()).encode()),
+        ]
         content = None
         if json_body is not None:
+            headers.append((b"Content-Type", SCIM_MEDIA_TYPE.encode()))
             content = json.dumps(json_body, ensure_ascii=False).encode()
+        sent_headers = headers
         attempts = 0
         started = time.monotonic()
         refetched = False
@@ -467,15 +478,21 @@ class ScimClient:
                         duration_ms=int((time.monotonic() - started) * 1000),
                         attempts=attempts,
                     )
-                headers["Authorization"] = f"Bearer {bearer}"
+                sent_headers = [*headers, (b"Authorization", f"Bearer {bearer}".encode("ascii"))]
             try:
-                with self._connection() as http_client:
+                with self._connection() as pool:
                     with self._count_lock:
                         self.request_count += 1
-                    response = http_client.request(
-                        method, url, params=params, content=content, headers=headers
+                    response = exchange(
+                        pool,
+                        self._endpoint,
+                        method,
+                        target,
+                        headers=sent_headers,
+                        content=content,
+                        timeouts=self._timeouts,
                     )
-            except httpx.TimeoutException:
+            except TIMEOUT_ERRORS:
                 return ScimResult(
                     method,
                     url,
@@ -487,7 +504,7 @@ class ScimClient:
                     duration_ms=int((time.monotonic() - started) * 1000),
                     attempts=attempts,
                 )
-            except httpx.HTTPError as error:
+            except TRANSPORT_ERRORS as error:
                 return ScimResult(
                     method,
                     url,
@@ -507,7 +524,7 @@ class ScimClient:
                 continue
             if response.status_code == 429 and attempts <= self.max_rate_limit_retries:
                 wait = min(
-                    _retry_after_seconds(response.headers.get("Retry-After"), 1.0),
+                    _retry_after_seconds(response.headers.get("retry-after"), 1.0),
                     self.max_retry_after,
                 )
                 logger.info("SCIM target rate-limited %s %s; retrying in %.1fs", method, url, wait)
@@ -519,9 +536,9 @@ class ScimClient:
             return result
 
     def _classify(
-        self, response: httpx.Response, *, method: str, is_query: bool, want: bool
+        self, response: WireResponse, *, method: str, is_query: bool, want: bool
     ) -> ScimResult:
-        url = str(response.request.url)
+        url = response.url
         status = response.status_code
         body: Any = None
         if response.content:
@@ -571,17 +588,14 @@ class ScimClient:
     def _fail(
         self,
         result: ScimResult,
-        response: httpx.Response,
+        response: WireResponse,
         code: str,
         why: str = "",
         *,
         retryable: bool = False,
         fatal: bool = False,
     ) -> ScimResult:
-        try:
-            phrase = response.reason_phrase.replace(" ", "")
-        except Exception:  # pragma: no cover - httpx always has one
-            phrase = str(response.status_code)
+        phrase = response.reason_phrase.replace(" ", "")
         content = self._mask(response.text[:1000])
         result.error_code = code
         result.retryable = retryable

@@ -9,7 +9,6 @@ import uuid
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httpx
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -29,6 +28,7 @@ from provisioning.engine.scim_client import (
     unexpected_response,
 )
 from provisioning.engine.state import job_state, provisioning_job_reset
+from provisioning.engine.wire import WireResponse
 from provisioning.models import (
     AttributeMapping,
     EnterpriseApplication,
@@ -280,7 +280,7 @@ class _ProbeFailed(Exception):
 SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
-def _scim_error_summary(response: httpx.Response) -> str:
+def _scim_error_summary(response: WireResponse) -> str:
     """What of a response body Test Connection may show: the ``scimType`` and ``detail`` of a
     SCIM error, and nothing of any other body (an arbitrary page must never be echoed back —
     the Tenant URL could point anywhere the portal can reach)."""
@@ -298,9 +298,9 @@ def _scim_error_summary(response: httpx.Response) -> str:
     return "; ".join(parts)
 
 
-def _unexpected(response: httpx.Response, why: str = "") -> str:
+def _unexpected(response: WireResponse, why: str = "") -> str:
     return unexpected_response(
-        url=response.request.url,
+        url=response.url,
         method="GET",
         status=_status_name(response.status_code),
         content=_scim_error_summary(response),
