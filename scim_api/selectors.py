@@ -59,9 +59,9 @@ def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: Comp
     None when compiling it with two different texts does not give the same SQL with the text
     as a plain parameter (then every request compiles its own). Its last two parameters are
     the page's LIMIT and OFFSET."""
-    fields = [
+    fields = tuple(
         f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
-    ]
+    )
     if attribute is None:
         return _plain_page_sql(model, fields), ("tenant",), fields
     compiled = []
@@ -153,16 +153,7 @@ def _prebuilt_page(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    attnames = [f.attname for f in fields]
-    items = []
-    for row in rows:
-        values = []
-        for field, value in zip(fields, row, strict=True):
-            if value is not None:
-                for converter in field.get_db_converters(connection):
-                    value = converter(value, field, connection)
-            values.append(value)
-        items.append(model.from_db(connection.alias, attnames, values))
+    items = [instance_from_row(model, row, fields=fields) for row in rows]
     if len(items) < count and (items or offset == 0):
         return Page(items, offset + len(items), start_index)
     if attribute is not None:

@@ -1,0 +1,79 @@
+"""``instance_from_row`` gives the instance the ORM gives for the same row."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models.signals import post_init
+
+from elium_portal.fastsql import instance_from_row, select_list
+from elium_portal.models import ScimToken
+from scim_api.models import ScimUser
+from tests.factories import ScimTokenFactory, ScimUserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _row(model, pk):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {select_list(model, "m")} FROM "{model._meta.db_table}" m WHERE m."id" = %s',
+            [pk],
+        )
+        return cursor.fetchone()
+
+
+def _fields(instance) -> dict:
+    return {k: v for k, v in vars(instance).items() if k != "_state"}
+
+
+def test_the_instance_equals_the_orms():
+    user = ScimUserFactory(
+        data={"name": {"givenName": "Ada"}, "emails": [{"value": "ada@example.com"}]}
+    )
+    built = instance_from_row(ScimUser, _row(ScimUser, user.pk))
+    loaded = ScimUser.objects.get(pk=user.pk)
+    assert type(built) is ScimUser
+    assert _fields(built) == _fields(loaded)
+    assert built.data == {"name": {"givenName": "Ada"}, "emails": [{"value": "ada@example.com"}]}
+    assert built._state.adding is False
+    assert built._state.db == loaded._state.db
+    assert built.get_deferred_fields() == set()
+    assert built.tenant == user.tenant  # a relation still loads
+    built.display_name = "Changed"
+    built.save(update_fields=["display_name"])  # an update, not an insert
+    assert ScimUser.objects.get(pk=user.pk).display_name == "Changed"
+
+
+def test_fields_not_read_are_deferred_and_load_on_access():
+    user = ScimUserFactory(password="not-read")
+    fields = tuple(f for f in ScimUser._meta.concrete_fields if f.name != "password")
+    with connection.cursor() as cursor:
+        columns = ", ".join(f'"{f.column}"' for f in fields)
+        cursor.execute(f'SELECT {columns} FROM "scim_api_scimuser" WHERE "id" = %s', [user.pk])
+        row = cursor.fetchone()
+    built = instance_from_row(ScimUser, row, fields=fields)
+    assert built.get_deferred_fields() == {"password"}
+    assert built.password == "not-read"
+
+
+def test_a_row_of_the_wrong_width_is_refused():
+    token = ScimTokenFactory()
+    with pytest.raises(ValueError, match="fields of ScimToken"):
+        instance_from_row(ScimToken, _row(ScimToken, token.pk)[:-1])
+
+
+def test_post_init_receivers_still_run():
+    token = ScimTokenFactory()
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance.pk)
+
+    post_init.connect(receiver, sender=ScimToken)
+    try:
+        built = instance_from_row(ScimToken, _row(ScimToken, token.pk))
+    finally:
+        post_init.disconnect(receiver, sender=ScimToken)
+    assert seen == [token.pk]
+    assert _fields(built) == _fields(ScimToken.objects.get(pk=token.pk))
