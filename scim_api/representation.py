@@ -30,8 +30,11 @@ def _iso(value) -> str:
 
 def user_to_scim(user: ScimUser, *, base_url: str, groups: list[tuple[str, str]]) -> dict:
     """The full SCIM representation of ``user``; ``groups`` are (id, displayName) pairs of the
-    groups it is a direct member of."""
-    data = copy.deepcopy(user.data)
+    groups it is a direct member of.
+
+    Its nested values are ``user.data``'s own, not copies (copying them was a tenth of a page's
+    time): change a nested value only after copying it, as :func:`project` does."""
+    data = user.data
     schemas = [CORE_USER]
     for key in list(data):
         if key.lower() == ENTERPRISE_USER.lower() or is_custom_extension(key):
@@ -70,8 +73,9 @@ class Member:
 
 
 def group_to_scim(group: ScimGroup, *, base_url: str, members: list[Member] | None) -> dict:
-    """The SCIM representation of ``group``; ``members`` None means "not loaded" (excluded)."""
-    data = copy.deepcopy(group.data)
+    """The SCIM representation of ``group``; ``members`` None means "not loaded" (excluded).
+    Its nested values are ``group.data``'s own, as :func:`user_to_scim`'s are."""
+    data = group.data
     schemas = [CORE_GROUP] + [k for k in data if is_custom_extension(k)]
     body = {"schemas": schemas, "id": str(group.id)}
     body.update(data)

@@ -271,11 +271,14 @@ class UserRenderMixin:
         out = []
         for user in users:
             body = user_to_scim(user, base_url=self.base_url, groups=groups.get(user.id, []))
-            manager = (body.get(ENTERPRISE_USER) or {}).get("manager")
+            extension = body.get(ENTERPRISE_USER)
+            manager = extension.get("manager") if isinstance(extension, dict) else None
             if isinstance(manager, dict) and manager.get("value"):
-                manager["$ref"] = f"{self.base_url}/Users/{manager['value']}"
+                # Copies: the stored document's own dicts stay as they were read.
+                manager = {**manager, "$ref": f"{self.base_url}/Users/{manager['value']}"}
                 if manager["value"] in managers:
                     manager["displayName"] = managers[manager["value"]]
+                body[ENTERPRISE_USER] = {**extension, "manager": manager}
             out.append(body)
         return out
 
