@@ -10,9 +10,10 @@ Link-local addresses (which include 169.254.169.254) and known metadata addresse
 always.
 
 The check runs twice: once on the URL before anything is sent (a clear message for the admin),
-and again inside the connection itself (:func:`guarded_pool`), which connects to exactly the
-address it has just checked — so a DNS answer that changes between the check and the connect
-(DNS rebinding) can never reach a refused address.
+and again inside the connection itself (:func:`guarded_connection` for the SCIM client,
+:class:`GuardedTransport` for httpx), which connects to exactly the address it has just
+checked — so a DNS answer that changes between the check and the connect (DNS rebinding) can
+never reach a refused address.
 """
 
 from __future__ import annotations
@@ -124,6 +125,25 @@ def _checked_addresses(host: str, port: int) -> list[str]:
     return addresses
 
 
+def guarded_connection(host: str, port: int, *, timeout: float | None) -> socket.socket:
+    """A TCP connection (``TCP_NODELAY``) to an address of ``host`` that was resolved and
+    checked in the same step: no second lookup by the socket library. Raises
+    ``DestinationRefusedError``, ``TimeoutError`` (connecting took longer than ``timeout``) or
+    ``OSError``."""
+    last: OSError | None = None
+    for address in _checked_addresses(host, port):
+        try:
+            sock = socket.create_connection((address, port), timeout=timeout)
+        except TimeoutError:
+            raise
+        except OSError as error:
+            last = error
+            continue
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+    raise last or OSError(f"{host} has no address")
+
+
 class _GuardedBackend(httpcore.SyncBackend):
     """httpcore's socket backend, but every TCP connection goes to an address that was
     resolved and checked in the same step (no second lookup by the socket library)."""
@@ -150,34 +170,19 @@ class _GuardedBackend(httpcore.SyncBackend):
         raise last or httpcore.ConnectError(f"{host} has no address")
 
 
-def guarded_pool(
-    *,
-    max_connections: int | None = 1,
-    max_keepalive_connections: int | None = None,
-    keepalive_expiry: float | None = httpx.Limits().keepalive_expiry,
-) -> httpcore.ConnectionPool:
-    """httpcore's connection pool, connecting only to checked addresses. TLS verifies the
-    certificate against the host name of the URL (httpx's context, without the environment's
-    settings). Every outbound provisioning request goes through one."""
-    return httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False),
-        max_connections=max_connections,
-        max_keepalive_connections=max_keepalive_connections,
-        keepalive_expiry=keepalive_expiry,
-        network_backend=_GuardedBackend(),
-    )
-
-
 class GuardedTransport(httpx.HTTPTransport):
-    """httpx's transport on a :func:`guarded_pool`, for the requests sent through an
-    ``httpx.Client`` (the OAuth token endpoint's)."""
+    """httpx's transport, connecting only to checked addresses, for the requests sent through
+    an ``httpx.Client`` (the OAuth token endpoint's). TLS still verifies the certificate against
+    the host name of the URL."""
 
     def __init__(self, *, limits: httpx.Limits) -> None:
         super().__init__(limits=limits, trust_env=False)
-        self._pool = guarded_pool(
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(),
         )
 
 

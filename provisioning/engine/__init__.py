@@ -3,8 +3,8 @@
 * :mod:`.scim_client` — the one outbound SCIM client (timeouts, keep-alive, bounded
   concurrency, 429/Retry-After, Entra error codes), the two wire dialects, the protocol
   constants, and :func:`~.scim_client.scim_client_for`, the one factory cycles, provision on
-  demand and Test Connection build it with; :mod:`.wire` — its HTTP exchange, on httpcore
-  (httpx's transport) directly.
+  demand and Test Connection build it with; :mod:`.wire` — its HTTP/1.1 connections
+  (``http.client`` behind the SSRF guard).
 * :mod:`.paths` — target attribute paths (``emails[type eq "work"].value``) → request bodies,
   and reading them back from responses.
 * :mod:`.evaluate` — attribute mappings evaluated against a source object.

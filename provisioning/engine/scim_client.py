@@ -49,20 +49,20 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import httpcore
+import httpx
 from django.conf import settings
 
 from provisioning.crypto import secret_decrypt
 from provisioning.engine.wire import (
-    TIMEOUT_ERRORS,
-    TRANSPORT_ERRORS,
+    Connection,
     Endpoint,
+    TransportError,
+    TransportTimeout,
     WireResponse,
-    exchange,
 )
 from provisioning.models import ProvisioningJob
 from provisioning.oauth import OAuthCredentials, TokenAnswer, oauth_token_request
-from provisioning.outbound import DestinationRefusedError, destination_check, guarded_pool
+from provisioning.outbound import DestinationRefusedError, destination_check
 
 logger = logging.getLogger(__name__)
 
@@ -379,20 +379,18 @@ class ScimClient:
         ]
         if token:
             self._headers.append((b"Authorization", f"Bearer {token}".encode("ascii")))
-        self._timeouts = {
-            "connect": connect_timeout,
-            "read": timeout,
-            "write": timeout,
-            "pool": timeout,
-        }
-        # One single-connection pool per request in flight, lent out LIFO (the warmest
-        # keep-alive connection first). Taking one is what bounds the concurrency. One shared
-        # pool of N connections costs O(N) Python work per request to pick a connection — at
-        # 64 in flight, more CPU than everything else the engine does.
-        self._idle: queue.LifoQueue[httpcore.ConnectionPool | None] = queue.LifoQueue()
+        self.connect_timeout = connect_timeout
+        self._ssl_context = (
+            httpx.create_ssl_context(trust_env=False) if self._endpoint.tls else None
+        )
+        # One connection per request in flight, lent out LIFO (the warmest keep-alive
+        # connection first). Taking one is what bounds the concurrency. (One shared httpcore
+        # pool of N connections cost O(N) Python work per request to pick a connection — at 64
+        # in flight, more CPU than everything else the engine does.)
+        self._idle: queue.LifoQueue[Connection | None] = queue.LifoQueue()
         for _ in range(max_concurrency):
             self._idle.put(None)  # created on first use
-        self._clients: list[httpcore.ConnectionPool] = []
+        self._clients: list[Connection] = []
         self._clients_lock = threading.Lock()
         self.request_count = 0
         self._count_lock = threading.Lock()
@@ -409,14 +407,19 @@ class ScimClient:
         for client in clients:
             client.close()
 
-    def _new_http(self) -> httpcore.ConnectionPool:
-        pool = guarded_pool(max_connections=1, max_keepalive_connections=1)
+    def _new_http(self) -> Connection:
+        connection = Connection(
+            self._endpoint,
+            connect_timeout=self.connect_timeout,
+            timeout=self.timeout,
+            ssl_context=self._ssl_context,
+        )
         with self._clients_lock:
-            self._clients.append(pool)
-        return pool
+            self._clients.append(connection)
+        return connection
 
     @contextmanager
-    def _connection(self) -> Iterator[httpcore.ConnectionPool]:
+    def _connection(self) -> Iterator[Connection]:
         client = self._idle.get()
         try:
             if client is None:
@@ -480,19 +483,13 @@ class ScimClient:
                     )
                 sent_headers = [*headers, (b"Authorization", f"Bearer {bearer}".encode("ascii"))]
             try:
-                with self._connection() as pool:
+                with self._connection() as connection:
                     with self._count_lock:
                         self.request_count += 1
-                    response = exchange(
-                        pool,
-                        self._endpoint,
-                        method,
-                        target,
-                        headers=sent_headers,
-                        content=content,
-                        timeouts=self._timeouts,
+                    response = connection.exchange(
+                        method, target, headers=sent_headers, content=content
                     )
-            except TIMEOUT_ERRORS:
+            except TransportTimeout:
                 return ScimResult(
                     method,
                     url,
@@ -504,7 +501,7 @@ class ScimClient:
                     duration_ms=int((time.monotonic() - started) * 1000),
                     attempts=attempts,
                 )
-            except TRANSPORT_ERRORS as error:
+            except TransportError as error:
                 return ScimResult(
                     method,
                     url,

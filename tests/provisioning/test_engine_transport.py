@@ -1,5 +1,6 @@
-"""The outbound SCIM client's transport (:mod:`provisioning.engine.wire`): httpcore directly,
-with the bytes on the wire httpx wrote before — recorded by small local servers, HTTPS included."""
+"""The outbound SCIM client's transport (:mod:`provisioning.engine.wire`): ``http.client``
+behind the SSRF guard, with the bytes on the wire httpx wrote before — recorded by small local
+servers, HTTPS included."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from provisioning.engine.scim_client import INCOMPATIBLE, PROTOCOL_ERROR, ScimClient
+from provisioning.engine.scim_client import INCOMPATIBLE, PROTOCOL_ERROR, TIMEOUT, ScimClient
 from provisioning.engine.wire import Endpoint, WireResponse
 
 LIST = {
@@ -36,6 +38,9 @@ BASES = [
     "https://example.com/scim",
     "https://example.com:8443/api/v2/scim",
     "https://exämple.com/t/ö b/scim",
+    "http://[::1]:8080/scim/v2",
+    "https://[2001:db8::1]/scim",
+    "http://example.com:80/scim",
 ]
 PATHS = [
     "/Users",
@@ -60,9 +65,10 @@ PARAMS = [
 def test_request_targets_are_written_as_httpx_writes_them(base, path, params):
     endpoint = Endpoint.parse(base)
     target = endpoint.target(path, params)
-    expected = httpx.Request("GET", base + path, params=params).url
-    assert target == expected.raw_path.decode("ascii")
-    assert endpoint.origin + target == str(expected)
+    expected = httpx.Request("GET", base + path, params=params)
+    assert target == expected.url.raw_path.decode("ascii")
+    assert endpoint.origin + target == str(expected.url)
+    assert endpoint.host_header.decode("ascii") == expected.headers["Host"]
 
 
 @pytest.mark.parametrize("resource_id", ["a?b", "a#b", "a?b#c"])
@@ -89,14 +95,14 @@ def test_text_uses_the_charset_of_the_content_type():
 
 
 class Recording:
-    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, dict, bytes]]):
+    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], tuple[int, dict, bytes] | None]):
         self.respond = respond
         self.requests: list[dict] = []
 
 
 @contextmanager
 def serving(
-    respond: Callable[[BaseHTTPRequestHandler], tuple[int, dict, bytes]],
+    respond: Callable[[BaseHTTPRequestHandler], tuple[int, dict, bytes] | None],
     *,
     tls: ssl.SSLContext | None = None,
 ) -> Iterator[tuple[str, Recording]]:
@@ -119,13 +125,20 @@ def serving(
                     "peer": self.client_address,
                 }
             )
-            status, headers, data = recording.respond(self)
+            answer = recording.respond(self)
+            if answer is None:  # hang up without an answer
+                self.close_connection = True
+                return
+            status, headers, data = answer
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout)
+                self.close_connection = True
 
         do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
@@ -315,3 +328,48 @@ def test_nothing_listening_is_a_retryable_connect_error():
     assert result.retryable
     assert result.error_code == PROTOCOL_ERROR
     assert "ConnectError" in result.reason
+
+
+def test_the_guard_refuses_at_connect_time_too(settings):
+    """The Tenant URL was checked when it was saved; the address is checked again when the
+    connection is made (a DNS answer may have changed since)."""
+    with serving(scim_json) as (url, recording):
+        client = ScimClient(tenant_url=url, token="t")
+        settings.PROVISIONING_ALLOW_LOOPBACK = False
+        with client:
+            result = client.get("Users", "1")
+    assert result.status == 0
+    assert result.error_code == PROTOCOL_ERROR
+    assert "ConnectError: Refused: 127.0.0.1 resolves to 127.0.0.1: loopback" in result.reason
+    assert recording.requests == []
+
+
+def test_a_header_that_cannot_be_written_is_an_error_result_and_nothing_is_sent():
+    with serving(scim_json) as (url, recording):
+        with ScimClient(tenant_url=url, token="abc\r\nX-Injected: 1") as client:
+            result = client.get("Users", "1")
+        assert result.error_code == PROTOCOL_ERROR
+        assert "LocalProtocolError" in result.reason
+        assert recording.requests == []
+
+
+def test_a_target_that_hangs_up_without_answering_is_a_retryable_protocol_error():
+    with serving(lambda _handler: None) as (url, _), ScimClient(tenant_url=url, token="t") as c:
+        result = c.create("Users", {"userName": "ada@example.com"})
+        assert result.retryable
+        assert "RemoteProtocolError: Server disconnected without sending a response." in (
+            result.reason
+        )
+        # and the next request opens a new connection and is answered
+        assert c.get("Users", "1").status == 0  # hangs up again: each time a fresh connection
+
+
+def test_a_slow_answer_is_a_timeout():
+    def respond(_handler):
+        time.sleep(1.0)
+        return scim_json(None)
+
+    with serving(respond) as (url, _), ScimClient(tenant_url=url, token="t", timeout=0.2) as c:
+        result = c.get("Users", "1")
+    assert result.error_code == TIMEOUT
+    assert result.retryable
