@@ -156,11 +156,18 @@ class DirectoryUser(models.Model):
     def source_attributes(self) -> dict[str, Any]:
         """The user as the mapping engine and scoping filters see it (Graph names; empty
         strings are null, because Entra never provisions nulls)."""
+        return self.source_attributes_with(
+            manager_object_id=self.manager.object_id if self.manager_id else None
+        )
+
+    def source_attributes_with(self, *, manager_object_id: uuid.UUID | None) -> dict[str, Any]:
+        """:meth:`source_attributes`, given the manager's object id (read with the user, so
+        that a chunk of users does not load their managers whole)."""
         data: dict[str, Any] = {"objectId": str(self.object_id)}
         for field_name, graph_name in self.GRAPH_NAMES.items():
             value = getattr(self, field_name)
             data[graph_name] = None if value == "" else value
-        data["manager"] = str(self.manager.object_id) if self.manager_id else None
+        data["manager"] = str(manager_object_id) if manager_object_id else None
         data.update(self.extension_attributes or {})
         return data
 

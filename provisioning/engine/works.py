@@ -5,11 +5,14 @@ passes (:class:`~.references.ManagerWork`, :class:`~.references.MembersWork`).""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from elium_portal.fastsql import instance_from_row, select_list
 from provisioning.engine.evaluate import CompiledMapping
 from provisioning.engine.paths import MANAGER_PATH
 from provisioning.engine.references import ManagerWork, MembersWork
@@ -57,17 +60,38 @@ def _link_of(row: ConnectorObject | None) -> Link:
     return Link(target_id=row.target_id, target_state=row.target_state, exported=row.exported)
 
 
+@functools.cache
+def _directory_users_sql() -> str:
+    table = DirectoryUser._meta.db_table
+    return (
+        f'SELECT {select_list(DirectoryUser, "u")}, m."object_id" FROM "{table}" u '
+        f'LEFT JOIN "{table}" m ON m."id" = u."manager_id" '
+        'WHERE u."directory_id" = %s AND u."object_id" = ANY(%s)'
+    )
+
+
+def _directory_users(
+    directory_id: int, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[DirectoryUser, uuid.UUID | None]]:
+    """The directory's users among ``ids``, each with its manager's object id: one pre-built
+    statement, no manager instances (loading them with ``select_related`` was a sixth of the
+    engine's CPU in an initial cycle)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_directory_users_sql(), [directory_id, list(ids)])
+        rows = cursor.fetchall()
+    users = {}
+    for row in rows:
+        user = instance_from_row(DirectoryUser, row[:-1])
+        users[user.object_id] = (user, row[-1])
+    return users
+
+
 def user_works(
     job: ProvisioningJob, mapping: CompiledMapping, ids: list[uuid.UUID]
 ) -> tuple[list[Work], dict[uuid.UUID, ConnectorObject]]:
     """Import and scoping for a chunk of users (hard-deleted ones have ``source`` None)."""
     application = job.application
-    users = {
-        user.object_id: user
-        for user in DirectoryUser.objects.filter(
-            directory_id=application.directory_id, object_id__in=ids
-        ).select_related("manager")
-    }
+    users = _directory_users(application.directory_id, ids)
     links = _links(job, "user", ids)
     sync_all = job.scope == ProvisioningJob.Scope.ALL
     assigned: set[uuid.UUID] = set()
@@ -99,17 +123,18 @@ def user_works(
         )
     works = []
     for object_id in ids:
-        user = users.get(object_id)
+        found = users.get(object_id)
         row = links.get(object_id)
-        if user is None:
+        if found is None:
             if row is None:
                 continue  # not a user of this directory (a nested group id, say)
             works.append(Work("user", object_id, row.display_name, None, link=_link_of(row)))
             continue
+        user, manager_object_id = found
         is_assigned = sync_all or object_id in assigned or object_id in via_group
         has_role = not role_required or object_id in with_role
         is_active = user.account_enabled and user.deleted_at is None
-        source = user.source_attributes()
+        source = user.source_attributes_with(manager_object_id=manager_object_id)
         scoping = evaluate_scoping(mapping.scoping_filters, source)
         entitled = is_assigned and has_role and is_active and scoping.in_scope
         source["IsSoftDeleted"] = "False" if entitled else "True"
