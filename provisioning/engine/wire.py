@@ -177,6 +177,14 @@ def _decoded(content: bytes, coding: str) -> bytes:
     return content
 
 
+def _readable(sock: socket.socket) -> bool:
+    """Whether an idle connection has something to read: the target closed it (or broke the
+    protocol). ``poll``, not ``select``, which fails on descriptors past 1023."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection to ``endpoint``, opened on first use and again
     whenever the last one cannot be reused. Not thread-safe: the SCIM client lends each one to
@@ -223,7 +231,7 @@ class Connection:
         current = self._http
         if current is not None and current.sock is not None:
             idle = time.monotonic() - self._idle_since
-            if idle <= KEEPALIVE_EXPIRY and not select.select([current.sock], [], [], 0)[0]:
+            if idle <= KEEPALIVE_EXPIRY and not _readable(current.sock):
                 return current
         self.close()
         if self.endpoint.tls:
