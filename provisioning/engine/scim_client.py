@@ -378,7 +378,9 @@ class ScimClient:
             (b"User-Agent", USER_AGENT.encode()),
         ]
         if token:
-            self._headers.append((b"Authorization", f"Bearer {token}".encode("ascii")))
+            # UTF-8, not ASCII: a token pasted with a stray non-ASCII character is sent and
+            # refused by the target (a 401 the admin can read), instead of failing here.
+            self._headers.append((b"Authorization", f"Bearer {token}".encode()))
         self.connect_timeout = connect_timeout
         self._ssl_context = (
             httpx.create_ssl_context(trust_env=False) if self._endpoint.tls else None
@@ -481,7 +483,7 @@ class ScimClient:
                         duration_ms=int((time.monotonic() - started) * 1000),
                         attempts=attempts,
                     )
-                sent_headers = [*headers, (b"Authorization", f"Bearer {bearer}".encode("ascii"))]
+                sent_headers = [*headers, (b"Authorization", f"Bearer {bearer}".encode())]
             try:
                 with self._connection() as connection:
                     with self._count_lock:

@@ -24,7 +24,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from provisioning.engine.scim_client import INCOMPATIBLE, PROTOCOL_ERROR, TIMEOUT, ScimClient
+from provisioning.engine.scim_client import (
+    INCOMPATIBLE,
+    PROTOCOL_ERROR,
+    TIMEOUT,
+    UNAUTHORIZED,
+    ScimClient,
+)
 from provisioning.engine.wire import Endpoint, WireResponse
 
 LIST = {
@@ -373,3 +379,18 @@ def test_a_slow_answer_is_a_timeout():
         result = c.get("Users", "1")
     assert result.error_code == TIMEOUT
     assert result.retryable
+
+
+def test_a_token_with_a_non_ascii_character_is_sent_and_its_refusal_is_the_answer():
+    """A token pasted with a stray character is the target's to refuse (401, the credentials
+    were rejected), not an exception before anything is sent."""
+
+    def respond(handler):
+        return 401, {"Content-Type": "application/scim+json"}, b'{"status": "401"}'
+
+    with serving(respond) as (url, recording), ScimClient(tenant_url=url, token="tök\u00e9n") as c:
+        result = c.query("Users", "userName", "ada@example.com")
+    assert result.status == 401
+    assert result.error_code == UNAUTHORIZED
+    assert result.fatal
+    assert len(recording.requests) == 1
