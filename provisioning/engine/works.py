@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from elium_portal.fastsql import instance_from_row, select_list
+from elium_portal.fastsql import instances_from_rows, select_list
 from provisioning.engine.evaluate import CompiledMapping
 from provisioning.engine.paths import MANAGER_PATH
 from provisioning.engine.references import ManagerWork, MembersWork
@@ -64,7 +64,7 @@ def _link_of(row: ConnectorObject | None) -> Link:
 def _directory_users_sql() -> str:
     table = DirectoryUser._meta.db_table
     return (
-        f'SELECT {select_list(DirectoryUser, "u")}, m."object_id" FROM "{table}" u '
+        f'SELECT m."object_id", {select_list(DirectoryUser, "u")} FROM "{table}" u '
         f'LEFT JOIN "{table}" m ON m."id" = u."manager_id" '
         'WHERE u."directory_id" = %s AND u."object_id" = ANY(%s)'
     )
@@ -79,11 +79,8 @@ def _directory_users(
     with connection.cursor() as cursor:
         cursor.execute(_directory_users_sql(), [directory_id, list(ids)])
         rows = cursor.fetchall()
-    users = {}
-    for row in rows:
-        user = instance_from_row(DirectoryUser, row[:-1])
-        users[user.object_id] = (user, row[-1])
-    return users
+    instances = instances_from_rows(DirectoryUser, rows, skip=1)
+    return {user.object_id: (user, row[0]) for user, row in zip(instances, rows, strict=True)}
 
 
 def user_works(

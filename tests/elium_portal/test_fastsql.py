@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.models.signals import post_init
 
-from elium_portal.fastsql import instance_from_row, select_list
+from elium_portal.fastsql import instance_from_row, instances_from_rows, select_list
 from elium_portal.models import ScimToken
 from scim_api.models import ScimUser
 from tests.factories import ScimTokenFactory, ScimUserFactory
@@ -77,3 +77,41 @@ def test_post_init_receivers_still_run():
         post_init.disconnect(receiver, sender=ScimToken)
     assert seen == [token.pk]
     assert _fields(built) == _fields(ScimToken.objects.get(pk=token.pk))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"n": 12345678901234567890123, "neg": -9223372036854775809},  # past 64 bits
+        {"big": 9223372036854775807, "small": -9223372036854775808},
+        {"x": 1.5, "y": 1e300, "tiny": 5e-324, "z": -0.0, "list": [1, 2.25, None, True]},
+        {"text": "digits 12345678901234567890 in a string", "é": "ünïcødé ☃ \U0001f600"},
+        {"nested": {"deep": [{"a": [[]], "b": {}}]}, "esc": 'quote " slash \\ nl \n'},
+        {},
+    ],
+)
+def test_json_documents_read_as_json_loads_reads_them(data):
+    """The JSON converter's fast path (orjson) gives exactly what Django's ``json.loads``
+    gives, integers past 64 bits included (those go to the slow path)."""
+    user = ScimUserFactory(data=data)
+    built = instance_from_row(ScimUser, _row(ScimUser, user.pk))
+    loaded = ScimUser.objects.get(pk=user.pk)
+    assert built.data == loaded.data
+    assert repr(built.data) == repr(loaded.data)  # same types: int stays int, -0.0 stays -0.0
+
+
+def test_many_rows_at_once_with_leading_columns_skipped():
+    users = ScimUserFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT 7, m."user_name", {select_list(ScimUser, "m")} FROM "scim_api_scimuser" m '
+            'WHERE m."id" = ANY(%s) ORDER BY m."user_name"',
+            [[u.pk for u in users]],
+        )
+        rows = cursor.fetchall()
+    built = instances_from_rows(ScimUser, rows, skip=2)
+    assert [u.user_name for u in built] == [row[1] for row in rows]
+    for instance in built:
+        assert _fields(instance) == _fields(ScimUser.objects.get(pk=instance.pk))
+    with pytest.raises(ValueError, match="fields of ScimUser"):
+        instances_from_rows(ScimUser, rows, skip=1)
