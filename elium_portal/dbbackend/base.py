@@ -11,17 +11,50 @@ nothing to read is a healthy connection; anything else — closed, broken, or un
 waiting — falls back to Django's ``SELECT 1``, which decides. What this cannot see (a peer gone
 without a word, a cable pulled) makes that request's first query fail, which the SCIM API
 answers with a 503 and ``Retry-After`` and Django discards the connection.
+
+And ``timestamptz`` values are read by psycopg's compiled loader. Django registers its own, a
+Python subclass of psycopg's Python loader (it sets the time zone Django wants on each value),
+so every timestamp was parsed in Python: a sixth of the Python time of a page of 100 users.
+:func:`_timestamptz_loader` does what Django's does — parse in the session's time zone, then
+set Django's — with the parsing done by the fastest loader psycopg has.
 """
 
 from __future__ import annotations
 
+import functools
 import select
 
 from django.db.backends.postgresql import base
-from psycopg import pq
+from psycopg import adapt, postgres, pq
+
+_TIMESTAMPTZ = postgres.types["timestamptz"].oid
+
+
+@functools.cache
+def _timestamptz_loader(timezone):
+    """A text ``timestamptz`` loader with Django's ``timezone`` attribute and behaviour
+    (``django.db.backends.postgresql.psycopg_any.BaseTzLoader``), parsing with psycopg's own
+    loader: the compiled one when psycopg's binary implementation is installed."""
+    parser = postgres.adapters.get_loader(_TIMESTAMPTZ, pq.Format.TEXT)
+
+    class TimestamptzLoader(adapt.Loader):
+        def __init__(self, oid, context=None):
+            super().__init__(oid, context)
+            self._parse = parser(oid, context).load
+
+        def load(self, data):
+            return self._parse(data).replace(tzinfo=timezone)
+
+    TimestamptzLoader.timezone = timezone  # what Django's create_cursor() compares
+    return TimestamptzLoader
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        connection.adapters.register_loader(_TIMESTAMPTZ, _timestamptz_loader(self.timezone))
+        return connection
+
     def is_usable(self) -> bool:
         connection = self.connection
         if connection is None or connection.closed or connection.broken:

@@ -3,8 +3,10 @@ connection is healthy, and a connection the server closed is found unusable (and
 
 import time
 
+import psycopg
 import pytest
 from django.db import connection, connections
+from django.db.backends.postgresql.psycopg_any import BaseTzLoader
 
 from elium_portal.settings.base import database_from_env_or_embedded
 
@@ -81,3 +83,32 @@ def test_prepared_statements_can_be_turned_off(monkeypatch, value, prepared):
 
     assert options.get("server_side_binding", False) is prepared
     assert ("prepare_threshold" in options) is prepared
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "2026-12-01 19:03:14.123456+00",
+        "2026-06-30 23:59:59.999999+02",  # another offset: converted to the session's UTC
+        "1970-01-01 00:00:00+00",
+        "0001-01-01 00:00:00+00",
+        "9999-12-31 23:59:59.999999+00",
+    ],
+)
+def test_timestamps_read_as_djangos_own_loader_reads_them(literal):
+    """The compiled-parser loader gives what Django's Python one gives: the same instant, with
+    Django's time zone object as ``tzinfo``."""
+    with connection.cursor() as cursor:
+        loader = cursor.cursor.adapters.get_loader(1184, psycopg.pq.Format.TEXT)
+        assert loader.timezone is connection.timezone
+        assert not issubclass(loader, BaseTzLoader)  # ours, not Django's
+        cursor.execute("SELECT %s::timestamptz, %s::timestamptz::text", [literal, literal])
+        value, text = cursor.fetchone()
+
+    class DjangoLoader(BaseTzLoader):
+        timezone = connection.timezone
+
+    expected = DjangoLoader(1184, cursor.cursor).load(text.encode())
+    assert value == expected
+    assert value.tzinfo is expected.tzinfo is connection.timezone
+    assert value.isoformat() == expected.isoformat()
