@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 from dataclasses import dataclass
 
 from scim_api.errors import ScimError
@@ -28,6 +29,16 @@ def _iso(value) -> str:
     return value.isoformat().replace("+00:00", "Z")
 
 
+@functools.lru_cache(maxsize=4096)
+def _names_user_schema(key: str) -> bool:
+    """Whether a key of a user's document is a schema the user has (the enterprise extension or
+    a custom one). The same few keys come back on every user: each is judged once."""
+    return key.lower() == _ENTERPRISE_USER_LOWER or is_custom_extension(key)
+
+
+_ENTERPRISE_USER_LOWER = ENTERPRISE_USER.lower()
+
+
 def user_to_scim(user: ScimUser, *, base_url: str, groups: list[tuple[str, str]]) -> dict:
     """The full SCIM representation of ``user``; ``groups`` are (id, displayName) pairs of the
     groups it is a direct member of.
@@ -36,8 +47,8 @@ def user_to_scim(user: ScimUser, *, base_url: str, groups: list[tuple[str, str]]
     time): change a nested value only after copying it, as :func:`project` does."""
     data = user.data
     schemas = [CORE_USER]
-    for key in list(data):
-        if key.lower() == ENTERPRISE_USER.lower() or is_custom_extension(key):
+    for key in data:
+        if _names_user_schema(key):
             schemas.append(key)
     body = {"schemas": schemas, "id": str(user.id)}
     body.update(data)

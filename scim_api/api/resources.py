@@ -269,13 +269,14 @@ class UserRenderMixin:
             )
             managers = selectors.managers_of_users(tenant=self.tenant, users=users)
         out = []
+        base_url = self.base_url
         for user in users:
-            body = user_to_scim(user, base_url=self.base_url, groups=groups.get(user.id, []))
+            body = user_to_scim(user, base_url=base_url, groups=groups.get(user.id, []))
             extension = body.get(ENTERPRISE_USER)
             manager = extension.get("manager") if isinstance(extension, dict) else None
             if isinstance(manager, dict) and manager.get("value"):
                 # Copies: the stored document's own dicts stay as they were read.
-                manager = {**manager, "$ref": f"{self.base_url}/Users/{manager['value']}"}
+                manager = {**manager, "$ref": f"{base_url}/Users/{manager['value']}"}
                 if manager["value"] in managers:
                     manager["displayName"] = managers[manager["value"]]
                 body[ENTERPRISE_USER] = {**extension, "manager": manager}
@@ -299,9 +300,10 @@ class GroupRenderMixin:
             )
         else:
             members = {}
+        base_url = self.base_url
         return [
             group_to_scim(
-                g, base_url=self.base_url, members=members.get(g.id, []) if load_members else None
+                g, base_url=base_url, members=members.get(g.id, []) if load_members else None
             )
             for g in groups
         ]
