@@ -5,20 +5,27 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 
+import orjson
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 from scim2_models.path import CompareOperator, Comparison
 
-from elium_portal.fastsql import by_id_sql, fetch_one, instance_from_row, select_list
+from elium_portal.fastsql import (
+    by_id_sql,
+    fetch_one,
+    instance_from_row,
+    instances_from_rows,
+    select_list,
+)
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidFilter, NotFound
 from scim_api.filters import check_text_value, compile_filter, compile_sort, parse_filter
 from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
+from scim_api.paging import plain_page
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -53,26 +60,26 @@ _TEXT_SENTINELS = ("SeNtInEl-Aa1", "SeNtInEl-Bb2")
 
 
 @functools.cache
-def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: CompatibilityPolicy):
-    """The ORM's own SQL for "the tenant's resources [where ``attribute`` eq <text>] in the
+def _page_fields(model) -> tuple:
+    """The fields a page loads: all but a user's password."""
+    return tuple(
+        f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
+    )
+
+
+@functools.cache
+def _prebuilt_sql(model, resource_type: str, attribute: str, policy: CompatibilityPolicy):
+    """The ORM's own SQL for "the tenant's resources where ``attribute`` eq <text> in the
     default order", compiled once, with the positions of its tenant and text parameters — or
     None when compiling it with two different texts does not give the same SQL with the text
     as a plain parameter (then every request compiles its own). Its last two parameters are
     the page's LIMIT and OFFSET."""
-    fields = tuple(
-        f for f in model._meta.concrete_fields if not (model is ScimUser and f.name == "password")
-    )
-    if attribute is None:
-        return _plain_page_sql(model, fields), ("tenant",), fields
+    fields = _page_fields(model)
     compiled = []
     for text in _TEXT_SENTINELS:
-        queryset = model.objects.filter(tenant_id=_TENANT_SENTINEL)
-        if attribute is not None:
-            queryset = queryset.filter(
-                compile_filter(
-                    f'{attribute} eq "{text}"', resource_type=resource_type, policy=policy
-                )
-            )
+        queryset = model.objects.filter(tenant_id=_TENANT_SENTINEL).filter(
+            compile_filter(f'{attribute} eq "{text}"', resource_type=resource_type, policy=policy)
+        )
         queryset = queryset.order_by("created", "id")
         if model is ScimUser:
             queryset = queryset.defer("password")
@@ -92,22 +99,6 @@ def _prebuilt_sql(model, resource_type: str, attribute: str | None, policy: Comp
     return sql + " LIMIT %s OFFSET %s", kinds, fields
 
 
-def _plain_page_sql(model, fields) -> str:
-    """A page of the tenant's resources in the default order, found first as ids alone (an
-    index-only scan of ``(tenant, created, id)`` steps over the OFFSET rows without reading
-    them) and then read whole by primary key: a deep page reads its 100 rows, not every row
-    before them as well. The ids go through an array, so that even a generic plan of the
-    prepared statement (which cannot see how small LIMIT is) reads them by primary key."""
-    table = model._meta.db_table
-    columns = ", ".join(f'p."{f.column}"' for f in fields)
-    return (
-        f'SELECT {columns} FROM "{table}" p WHERE p."id" = ANY(ARRAY('
-        f'SELECT "id" FROM "{table}" WHERE "tenant_id" = %s '
-        'ORDER BY "created", "id" LIMIT %s OFFSET %s)) '
-        'ORDER BY p."created", p."id"'
-    )
-
-
 def _prebuilt_page(
     model,
     *,
@@ -120,7 +111,8 @@ def _prebuilt_page(
     count: int,
 ) -> Page | None:
     """The page through pre-built SQL when the request has the shape of Azure AD's matching
-    query (one ``eq`` on userName/externalId/displayName) or of a plain list, else None.
+    query (one ``eq`` on userName/externalId/displayName) or of a plain list (then through
+    :func:`scim_api.paging.plain_page`), else None.
 
     The filter is parsed (its syntax is its validation); its shape was compiled once, with two
     sentinel values, when its SQL was built, so of the request's own value only what compiling
@@ -128,37 +120,45 @@ def _prebuilt_page(
     SQL, several times the cost of running it."""
     if sort_by or count == 0:
         return None
-    attribute, text = None, None
-    if filter_text:
-        node = parse_filter(filter_text, policy=policy)
-        if not (
-            isinstance(node, Comparison)
-            and node.op == CompareOperator.eq
-            and isinstance(node.value, str)
-            and str(node.attr_path).lower() in _PREBUILT_EQ_ATTRIBUTES
-        ):
-            return None
-        attribute, text = str(node.attr_path).lower(), node.value
+    if not filter_text:
+        page = plain_page(
+            model,
+            _page_fields(model),
+            resource=resource_type,
+            tenant_id=tenant.pk,
+            offset=start_index - 1,
+            count=count,
+            extra=_read_along_columns("p") if model is ScimUser else "",
+        )
+        for user, extras in zip(page.rows, page.extras, strict=False):
+            user.read_along = _read_along(*extras)
+        return Page(page.rows, page.total, start_index)
+    node = parse_filter(filter_text, policy=policy)
+    if not (
+        isinstance(node, Comparison)
+        and node.op == CompareOperator.eq
+        and isinstance(node.value, str)
+        and str(node.attr_path).lower() in _PREBUILT_EQ_ATTRIBUTES
+    ):
+        return None
+    attribute, text = str(node.attr_path).lower(), node.value
     try:
         prebuilt = _prebuilt_sql(model, resource_type, attribute, policy)
     except InvalidFilter:
         return None  # not an attribute here: the ORM path compiles the request's own filter
     if prebuilt is None:
         return None
-    if text is not None:
-        check_text_value(text, node)
+    check_text_value(text, node)
     sql, kinds, fields = prebuilt
     offset = start_index - 1
     params = [tenant.pk if kind == "tenant" else text for kind in kinds] + [count, offset]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    items = [instance_from_row(model, row, fields=fields) for row in rows]
+    items = instances_from_rows(model, rows, fields=fields)
     if len(items) < count and (items or offset == 0):
         return Page(items, offset + len(items), start_index)
-    if attribute is not None:
-        return None  # a full page of matches: rare, and the ORM path counts them
-    return Page(items, resource_total(model, tenant=tenant), start_index)
+    return None  # a full page of matches: rare, and the ORM path counts them
 
 
 def resource_total(model, *, tenant: Tenant) -> int:
@@ -284,31 +284,43 @@ def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
         raise NotFound(f"User {user_id} not found.")
     *columns, groups, manager_value, manager_name = row
     user = instance_from_row(ScimUser, columns)
-    user.read_along = ReadAlong(
-        groups=[(uuid.UUID(group_id), name) for group_id, name in groups],
-        managers={manager_value: manager_name} if manager_name is not None else {},
-    )
+    user.read_along = _read_along(groups, manager_value, manager_name)
     return user
 
 
-_MANAGER_TEXT = f"r.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
 _UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
 @functools.cache
-def _user_get_sql() -> str:
-    """One user by id and tenant, with its groups as :func:`groups_of_users` orders them and
-    its manager's id (as stored) and name as :func:`managers_of_users` gives it."""
+def _read_along_columns(alias: str) -> str:
+    """Three columns over the user row ``alias``: its groups as :func:`groups_of_users` orders
+    them (a JSON array of ``[id, displayName]`` pairs, as text), its manager's id as stored, and
+    that manager's name as :func:`managers_of_users` gives it."""
+    manager = f"{alias}.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
     return (
-        f"SELECT {select_list(ScimUser, 'r')}, "
         "(SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
-        "ORDER BY g.display_name), '[]') FROM scim_api_scimgroupmember m "
+        "ORDER BY g.display_name), '[]')::text FROM scim_api_scimgroupmember m "
         "JOIN scim_api_scimgroup g ON g.id = m.group_id "
-        "WHERE m.tenant_id = r.tenant_id AND m.user_id = r.id), "
-        f"{_MANAGER_TEXT}, "
+        f"WHERE m.tenant_id = {alias}.tenant_id AND m.user_id = {alias}.id), "
+        f"{manager}, "
         "(SELECT COALESCE(NULLIF(b.display_name, ''), b.user_name) FROM scim_api_scimuser b "
-        f"WHERE b.tenant_id = r.tenant_id AND b.id = CASE WHEN {_MANAGER_TEXT} ~ '{_UUID_PATTERN}' "
-        f"THEN ({_MANAGER_TEXT})::uuid END) "
+        f"WHERE b.tenant_id = {alias}.tenant_id AND b.id = CASE WHEN {manager} ~ "
+        f"'{_UUID_PATTERN}' THEN ({manager})::uuid END)"
+    )
+
+
+def _read_along(groups_json: str, manager_value, manager_name) -> ReadAlong:
+    return ReadAlong(
+        groups=[tuple(pair) for pair in orjson.loads(groups_json)],
+        managers={manager_value: manager_name} if manager_name is not None else {},
+    )
+
+
+@functools.cache
+def _user_get_sql() -> str:
+    """One user by id and tenant, with its :func:`_read_along_columns`."""
+    return (
+        f"SELECT {select_list(ScimUser, 'r')}, {_read_along_columns('r')} "
         'FROM "scim_api_scimuser" r WHERE r."id" = %s AND r."tenant_id" = %s'
     )
 
@@ -349,13 +361,14 @@ MANAGER_NAME = (
 
 
 def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
-    """{user id: [(group id, displayName), …]} in one query."""
+    """{user id: [(group id as text, displayName), …]} in one query (PostgreSQL writes the ids'
+    text: the representation wants nothing else of them)."""
     out: dict = defaultdict(list)
     if not user_ids:
         return out
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT m.user_id, m.group_id, g.display_name FROM scim_api_scimgroupmember m "
+            "SELECT m.user_id, m.group_id::text, g.display_name FROM scim_api_scimgroupmember m "
             "JOIN scim_api_scimgroup g ON g.id = m.group_id "
             "WHERE m.tenant_id = %s AND m.user_id = ANY(%s) ORDER BY g.display_name",
             [tenant.pk, list(user_ids)],

@@ -1,0 +1,201 @@
+"""Pages of a tenant's users or groups in the default order (``created``, ``id``), at any depth
+for the price of a shallow one.
+
+``startIndex`` is a position, and PostgreSQL finds the 90,001st row of an index by stepping
+over the 90,000 before it: a page deep in 100,000 users costs tens of milliseconds of the
+database, a first page a fraction of one. So each process remembers, per tenant, the key of
+every :data:`STRIDE`-th row (its *anchors*), and a deep page starts from the anchor before it:
+``(created, id) >= anchor ... OFFSET (start - anchor's position)`` steps over fewer than
+:data:`STRIDE` rows.
+
+Anchors are only right while the tenant has the same rows. A row's tenant, ``created`` and id
+never change, so only an insert or a delete can move a position, and the count triggers add
+up every row inserted or deleted (``ScimResourceCount.writes``). The anchors carry that sum as
+it was when they were read; every page reads it again *in the same statement* as its rows (one
+snapshot), and is only kept when the two are equal. Snapshots taken one after another see ever
+more committed transactions, each of which adds to the sum, so an equal sum means the same rows.
+A page read from stale anchors is read again from the start of the index, exactly as it would
+have been without them, and the anchors are read again (at most once a second per tenant and
+process, so that a tenant written to all the time pays little for a cache that cannot help it).
+
+Inside a transaction nothing is remembered or trusted: the transaction's own uncommitted
+writes are in its sum, and another transaction could commit the same sum with other rows."""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.db import connection
+
+from elium_portal.fastsql import instances_from_rows
+from scim_api.models import ScimResourceCount
+
+#: Rows between two anchors: the most a page steps over.
+STRIDE = 1000
+#: Tenants × resource types whose anchors a process keeps (least recently used go first).
+MAX_REMEMBERED = 256
+#: The least time between two readings of one tenant's anchors in one process.
+REREAD_AFTER = 1.0
+
+
+@dataclass(frozen=True)
+class Anchors:
+    writes: int
+    stride: int
+    keys: tuple  # (created, id) of the rows at positions 0, stride, 2 × stride, …
+
+
+@dataclass(frozen=True)
+class PlainPage:
+    rows: list  # model instances
+    total: int
+    extras: list  # per row, the values of the extra columns
+
+
+class _Memory:
+    """The anchors of the most recently paged tenants, and when each was last read."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._anchors: OrderedDict = OrderedDict()
+        self._read_at: dict = {}
+
+    def get(self, key) -> Anchors | None:
+        with self._lock:
+            anchors = self._anchors.get(key)
+            if anchors is not None:
+                self._anchors.move_to_end(key)
+            return anchors
+
+    def may_read(self, key) -> bool:
+        with self._lock:
+            return time.monotonic() - self._read_at.get(key, -REREAD_AFTER) >= REREAD_AFTER
+
+    def put(self, key, anchors: Anchors) -> None:
+        with self._lock:
+            self._anchors[key] = anchors
+            self._anchors.move_to_end(key)
+            self._read_at[key] = time.monotonic()
+            while len(self._anchors) > MAX_REMEMBERED:
+                old, _ = self._anchors.popitem(last=False)
+                self._read_at.pop(old, None)
+
+    def forget(self, key) -> None:
+        with self._lock:
+            self._anchors.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._anchors.clear()
+            self._read_at.clear()
+
+
+memory = _Memory()
+
+
+def _counts_sql() -> str:
+    return (
+        'SELECT COALESCE(SUM("n"), 0) AS total, COALESCE(SUM("writes"), 0) AS writes '
+        f'FROM "{ScimResourceCount._meta.db_table}" WHERE "tenant_id" = %s AND "resource" = %s'
+    )
+
+
+@functools.cache
+def _page_sql(model, fields: tuple, anchored: bool, extra: str) -> str:
+    """The tenant's total and sum of writes, with the page's rows (none: one row of NULLs) and
+    the ``extra`` columns (SQL over the row, alias ``p``). The page's ids are found in the
+    page-order index and read by primary key through an array, so that even a generic plan of
+    the prepared statement reads 100 rows, not the table."""
+    table = model._meta.db_table
+    columns = ", ".join(f'p."{f.column}"' for f in fields) + (f", {extra}" if extra else "")
+    after = ' AND ("created", "id") >= (%s, %s)' if anchored else ""
+    return (
+        f"SELECT c.total, c.writes, {columns} FROM ({_counts_sql()}) c "
+        f'LEFT JOIN "{table}" p ON p."id" = ANY(ARRAY('
+        f'SELECT "id" FROM "{table}" WHERE "tenant_id" = %s{after} '
+        'ORDER BY "created", "id" LIMIT %s OFFSET %s)) '
+        'ORDER BY p."created", p."id"'
+    )
+
+
+@functools.cache
+def _anchors_sql(model, stride: int) -> str:
+    """The sum of writes, with the key of every STRIDE-th row of the tenant (an index-only scan
+    of the page-order index)."""
+    table = model._meta.db_table
+    return (
+        f"SELECT c.writes, a.created, a.id FROM ({_counts_sql()}) c LEFT JOIN ("
+        'SELECT "created", "id", row_number() OVER (ORDER BY "created", "id") AS rn '
+        f'FROM "{table}" WHERE "tenant_id" = %s) a ON a.rn %% {stride} = 1 '
+        "ORDER BY a.rn"
+    )
+
+
+def _read_anchors(model, resource: str, tenant_id: int) -> Anchors:
+    with connection.cursor() as cursor:
+        cursor.execute(_anchors_sql(model, STRIDE), [tenant_id, resource, tenant_id])
+        rows = cursor.fetchall()
+    keys = tuple((row[1], row[2]) for row in rows if row[2] is not None)
+    return Anchors(int(rows[0][0]), STRIDE, keys)
+
+
+def _read_page(model, fields, extra, resource, tenant_id, *, count, offset, anchor=None):
+    params = [tenant_id, resource, tenant_id]
+    if anchor is not None:
+        params += list(anchor)
+    params += [count, offset]
+    with connection.cursor() as cursor:
+        cursor.execute(_page_sql(model, fields, anchor is not None, extra), params)
+        rows = cursor.fetchall()
+    total, writes = int(rows[0][0]), int(rows[0][1])
+    rows = [row for row in rows if row[2] is not None]
+    end = 2 + len(fields)
+    page = PlainPage(
+        instances_from_rows(
+            model, [row[:end] for row in rows] if extra else rows, fields=fields, skip=2
+        ),
+        total,
+        [row[end:] for row in rows] if extra else [],
+    )
+    return page, writes
+
+
+def plain_page(
+    model,
+    fields: tuple,
+    *,
+    resource: str,
+    tenant_id: int,
+    offset: int,
+    count: int,
+    extra: str = "",
+) -> PlainPage:
+    """``count`` of the tenant's ``model`` rows (instances with ``fields`` loaded) from position
+    ``offset`` in the default order, each with the values of the ``extra`` SQL columns (over
+    the row, alias ``p``), and the tenant's total: one statement, which steps over fewer than
+    :data:`STRIDE` rows when the tenant's anchors are known and still hold."""
+    read = functools.partial(_read_page, model, fields, extra, resource, tenant_id, count=count)
+    if offset >= STRIDE and not connection.in_atomic_block:
+        key = (model, tenant_id)
+        anchors = memory.get(key)
+        for _ in range(2):
+            if anchors is None:
+                if not memory.may_read(key):
+                    break
+                anchors = _read_anchors(model, resource, tenant_id)
+                memory.put(key, anchors)
+            position = min(offset // anchors.stride, len(anchors.keys) - 1)
+            if position <= 0:
+                break  # fewer rows than one stride: nothing to step over
+            page, writes = read(
+                offset=offset - position * anchors.stride, anchor=anchors.keys[position]
+            )
+            if writes == anchors.writes:
+                return page
+            memory.forget(key)  # stale
+            anchors = None
+    return read(offset=offset)[0]
