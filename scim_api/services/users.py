@@ -27,9 +27,13 @@ from scim_api.services.feed import FeedRow, feed_insert_sql, feed_write, with_fe
 from scim_api.validation import check_column_lengths
 
 
-def _manager_id(document: dict) -> str | None:
+def _manager(document: dict):
     enterprise = document.get(ENTERPRISE_USER) or {}
-    manager = enterprise.get("manager")
+    return enterprise.get("manager") if isinstance(enterprise, dict) else None
+
+
+def _manager_id(document: dict) -> str | None:
+    manager = _manager(document)
     if isinstance(manager, dict):
         return manager.get("value")
     return None
@@ -42,6 +46,10 @@ def _check_manager(
     names of the new manager and of the one it replaces (``before``'s), by id, for the change
     feed — read by the same query that checks the manager."""
     manager = _manager_id(document)
+    if before is not None and manager is not None and _manager(document) == _manager(before):
+        # Kept as stored: it was checked (and made canonical) when it was written, and a
+        # deleted manager is taken out of the users it managed. Nothing to read.
+        return {}
     previous = parse_uuid(_manager_id(before)) if before else None
     if manager is None:
         # A manager removed: its name, for the feed (the only case that costs a query).

@@ -5,7 +5,7 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from scim_api.models import ScimGroup, ScimGroupMember, ScimUser
-from tests.factories import ScimGroupFactory, ScimUserFactory
+from tests.factories import ScimGroupFactory, ScimUserFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +218,39 @@ def test_the_pre_built_matching_filter_refuses_what_compiling_refuses(scim, path
     assert response.json()["scimType"] == "invalidFilter"
     assert message in response.json()["detail"]
     assert "SeNtInEl" not in response.json()["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_patch_that_keeps_the_manager_does_not_read_it_again(scim, tenant):
+    """Azure AD's updates of a user with a manager: the stored manager was checked when it was
+    written, so a PATCH of another attribute costs what it costs for a user without one."""
+    scim.get("/ServiceProviderConfig")
+    boss = ScimUserFactory(tenant=tenant)
+    user = ScimUserFactory(tenant=tenant, data={ENTERPRISE: {"manager": {"value": str(boss.id)}}})
+
+    def patch(operation):
+        return scim.patch(f"/Users/{user.id}", {"schemas": [PATCH_OP], "Operations": [operation]})
+
+    def checks_manager(queries):
+        return any("FROM scim_api_scimuser u WHERE" in sql for sql in queries)
+
+    kept = queries_of(lambda: patch({"op": "Replace", "path": "name.familyName", "value": "X"}))
+    assert len(kept) == 3  # token, read, the UPDATE with its feed row and read-alongs
+    assert not checks_manager(kept)
+    # The same manager sent again (Azure AD's full-object replace) is not read either.
+    again = queries_of(
+        lambda: patch({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": str(boss.id)})
+    )
+    assert not checks_manager(again)
+    # A new manager is checked, and a stranger is refused.
+    other = ScimUserFactory(tenant=tenant)
+    changed = queries_of(
+        lambda: patch({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": str(other.id)})
+    )
+    assert checks_manager(changed)
+    assert len(changed) == 4
+    stranger = ScimUserFactory(tenant=TenantFactory(slug="stranger"))
+    refused = patch({"op": "replace", "path": f"{ENTERPRISE}:manager", "value": str(stranger.id)})
+    assert refused.status_code == 400
+    shown = scim.get(f"/Users/{user.id}").json()[ENTERPRISE]["manager"]
+    assert shown["value"] == str(other.id)
