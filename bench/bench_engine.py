@@ -286,6 +286,9 @@ def _memory_mb() -> tuple[float, float]:
 def _cycle_child(job_pk: int, out_path: str) -> None:
     """Run one cycle of the job in this process and write its measurements to ``out_path``."""
     setup_django(os.environ["DATABASE_URL"])
+    from elium_portal.runtime import tune_gc
+
+    tune_gc()  # as the background worker does (elium_portal.runtime.on_procrastinate_app_ready)
     import tracemalloc
 
     from provisioning.engine import scim_client as scim_client_module

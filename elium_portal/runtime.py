@@ -17,6 +17,7 @@ Reference counting, which frees almost everything, is untouched."""
 from __future__ import annotations
 
 import gc
+import sys
 
 YOUNG_THRESHOLD = 20_000
 
@@ -26,3 +27,11 @@ def tune_gc() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+
+
+def on_procrastinate_app_ready(app) -> None:
+    """``PROCRASTINATE_ON_APP_READY``: tune the background worker (``manage.py procrastinate
+    worker``, where the provisioning engine runs) as the web workers are tuned. Every other
+    process that loads Django (the web workers' own setup, commands, tests) is left as it is."""
+    if sys.argv[1:3] == ["procrastinate", "worker"]:
+        tune_gc()

@@ -127,6 +127,8 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="elium-portal@localho
 
 # Procrastinate: tasks live in each app's ``tasks.py``.
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# The background worker's garbage collector is tuned as the web workers' is (runtime.py).
+PROCRASTINATE_ON_APP_READY = "elium_portal.runtime.on_procrastinate_app_ready"
 
 # How long ago a worker heartbeat may be before /healthz calls the workers stale.
 WORKER_HEARTBEAT_STALE_SECONDS = 60
