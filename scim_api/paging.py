@@ -15,8 +15,9 @@ it was when they were read; every page reads it again *in the same statement* as
 snapshot), and is only kept when the two are equal. Snapshots taken one after another see ever
 more committed transactions, each of which adds to the sum, so an equal sum means the same rows.
 A page read from stale anchors is read again from the start of the index, exactly as it would
-have been without them, and the anchors are read again (at most once a second per tenant and
-process, so that a tenant written to all the time pays little for a cache that cannot help it).
+have been without them, and the anchors are read again — at most once a second per tenant and
+process, and never more than a twentieth of the time (:data:`REREAD_FACTOR`), so that a tenant
+written to all the time pays little for a cache that cannot help it.
 
 Inside a transaction nothing is remembered or trusted: the transaction's own uncommitted
 writes are in its sum, and another transaction could commit the same sum with other rows."""
@@ -38,8 +39,11 @@ from scim_api.models import ScimResourceCount
 STRIDE = 1000
 #: Tenants × resource types whose anchors a process keeps (least recently used go first).
 MAX_REMEMBERED = 256
-#: The least time between two readings of one tenant's anchors in one process.
+#: The least time between two readings of one tenant's anchors in one process, and the least
+#: multiple of the last reading's own time: reading them is a scan of the tenant's page-order
+#: index, so a tenant that changes all the time costs a process at most 1/20 of its time.
 REREAD_AFTER = 1.0
+REREAD_FACTOR = 20
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,12 @@ class PlainPage:
 
 
 class _Memory:
-    """The anchors of the most recently paged tenants, and when each was last read."""
+    """The anchors of the most recently paged tenants, and when each may be read again."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._anchors: OrderedDict = OrderedDict()
-        self._read_at: dict = {}
+        self._next_read: dict = {}
 
     def get(self, key) -> Anchors | None:
         with self._lock:
@@ -73,16 +77,16 @@ class _Memory:
 
     def may_read(self, key) -> bool:
         with self._lock:
-            return time.monotonic() - self._read_at.get(key, -REREAD_AFTER) >= REREAD_AFTER
+            return time.monotonic() >= self._next_read.get(key, 0.0)
 
-    def put(self, key, anchors: Anchors) -> None:
+    def put(self, key, anchors: Anchors, *, took: float) -> None:
         with self._lock:
             self._anchors[key] = anchors
             self._anchors.move_to_end(key)
-            self._read_at[key] = time.monotonic()
+            self._next_read[key] = time.monotonic() + max(REREAD_AFTER, REREAD_FACTOR * took)
             while len(self._anchors) > MAX_REMEMBERED:
                 old, _ = self._anchors.popitem(last=False)
-                self._read_at.pop(old, None)
+                self._next_read.pop(old, None)
 
     def forget(self, key) -> None:
         with self._lock:
@@ -91,7 +95,7 @@ class _Memory:
     def clear(self) -> None:
         with self._lock:
             self._anchors.clear()
-            self._read_at.clear()
+            self._next_read.clear()
 
 
 memory = _Memory()
@@ -186,8 +190,9 @@ def plain_page(
             if anchors is None:
                 if not memory.may_read(key):
                     break
+                started = time.monotonic()
                 anchors = _read_anchors(model, resource, tenant_id)
-                memory.put(key, anchors)
+                memory.put(key, anchors, took=time.monotonic() - started)
             position = min(offset // anchors.stride, len(anchors.keys) - 1)
             if position <= 0:
                 break  # fewer rows than one stride: nothing to step over

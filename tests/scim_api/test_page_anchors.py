@@ -25,6 +25,7 @@ STRIDE = 5
 def small_stride(monkeypatch):
     monkeypatch.setattr(paging, "STRIDE", STRIDE)
     monkeypatch.setattr(paging, "REREAD_AFTER", 0.0)
+    monkeypatch.setattr(paging, "REREAD_FACTOR", 0)
     paging.memory.clear()
     yield
     paging.memory.clear()
@@ -247,3 +248,13 @@ def test_pages_under_concurrent_writes_are_never_wrong_once_writes_stop(scim):
         thread.join()
     assert not errors
     assert_every_page(scim)
+
+
+def test_a_slow_reading_of_anchors_is_not_repeated_soon(monkeypatch):
+    monkeypatch.setattr(paging, "REREAD_FACTOR", 20)
+    anchors = paging.Anchors(writes=1, stride=STRIDE, keys=())
+    paging.memory.put("slow", anchors, took=60.0)  # a 60 s scan: not again for 20 minutes
+    paging.memory.put("quick", anchors, took=0.0)
+    assert not paging.memory.may_read("slow")
+    assert paging.memory.may_read("quick")
+    assert paging.memory.may_read("never read")
