@@ -57,7 +57,7 @@ class Anchors:
 class PlainPage:
     rows: list  # model instances
     total: int
-    extras: list  # per row, the values of the extra columns
+    extras: list  # per row, the values of the columns read along
 
 
 class _Memory:
@@ -108,21 +108,37 @@ def _counts_sql() -> str:
     )
 
 
+@dataclass(frozen=True)
+class Along:
+    """What a page reads along with its rows, in its own statement: ``ctes`` (``WITH``
+    queries, which may use ``page_ids``, the page's ids as the array ``ids``), then ``columns``
+    and ``joins`` over the page's row ``p``. Its one parameter, the tenant's id, goes wherever
+    ``%s`` is in ``ctes``."""
+
+    ctes: str = ""
+    columns: str = ""
+    joins: str = ""
+
+
 @functools.cache
-def _page_sql(model, fields: tuple, anchored: bool, extra: str) -> str:
+def _page_sql(model, fields: tuple, anchored: bool, along: Along) -> str:
     """The tenant's total and sum of writes, with the page's rows (none: one row of NULLs) and
-    the ``extra`` columns (SQL over the row, alias ``p``). The page's ids are found in the
-    page-order index and read by primary key through an array, so that even a generic plan of
-    the prepared statement reads 100 rows, not the table."""
+    what is read ``along``. The page's ids are found in the page-order index, then the rows
+    read by primary key, so that even a generic plan of the prepared statement reads 100 rows,
+    not the table."""
     table = model._meta.db_table
-    columns = ", ".join(f'p."{f.column}"' for f in fields) + (f", {extra}" if extra else "")
+    columns = ", ".join(f'p."{f.column}"' for f in fields)
     after = ' AND ("created", "id") >= (%s, %s)' if anchored else ""
     return (
-        f"SELECT c.total, c.writes, {columns} FROM ({_counts_sql()}) c "
-        f'LEFT JOIN "{table}" p ON p."id" = ANY(ARRAY('
-        f'SELECT "id" FROM "{table}" WHERE "tenant_id" = %s{after} '
-        'ORDER BY "created", "id" LIMIT %s OFFSET %s)) '
-        'ORDER BY p."created", p."id"'
+        f'WITH page_ids AS (SELECT ARRAY(SELECT "id" FROM "{table}" WHERE "tenant_id" = %s'
+        f'{after} ORDER BY "created", "id" LIMIT %s OFFSET %s) AS ids)'
+        + (f", {along.ctes}" if along.ctes else "")
+        + f" SELECT c.total, c.writes, {columns}"
+        + (f", {along.columns}" if along.columns else "")
+        + f" FROM ({_counts_sql()}) c CROSS JOIN page_ids"
+        + f' LEFT JOIN "{table}" p ON p."id" = ANY(page_ids.ids)'
+        + (f" {along.joins}" if along.joins else "")
+        + ' ORDER BY p."created", p."id"'
     )
 
 
@@ -147,23 +163,22 @@ def _read_anchors(model, resource: str, tenant_id: int) -> Anchors:
     return Anchors(int(rows[0][0]), STRIDE, keys)
 
 
-def _read_page(model, fields, extra, resource, tenant_id, *, count, offset, anchor=None):
-    params = [tenant_id, resource, tenant_id]
-    if anchor is not None:
-        params += list(anchor)
-    params += [count, offset]
+def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anchor=None):
+    params = [tenant_id, *(anchor or ()), count, offset]
+    params += [tenant_id] * along.ctes.count("%s")
+    params += [tenant_id, resource]
     with connection.cursor() as cursor:
-        cursor.execute(_page_sql(model, fields, anchor is not None, extra), params)
+        cursor.execute(_page_sql(model, fields, anchor is not None, along), params)
         rows = cursor.fetchall()
     total, writes = int(rows[0][0]), int(rows[0][1])
     rows = [row for row in rows if row[2] is not None]
     end = 2 + len(fields)
     page = PlainPage(
         instances_from_rows(
-            model, [row[:end] for row in rows] if extra else rows, fields=fields, skip=2
+            model, [row[:end] for row in rows] if along.columns else rows, fields=fields, skip=2
         ),
         total,
-        [row[end:] for row in rows] if extra else [],
+        [row[end:] for row in rows] if along.columns else [],
     )
     return page, writes
 
@@ -176,13 +191,13 @@ def plain_page(
     tenant_id: int,
     offset: int,
     count: int,
-    extra: str = "",
+    along: Along = Along(),
 ) -> PlainPage:
     """``count`` of the tenant's ``model`` rows (instances with ``fields`` loaded) from position
-    ``offset`` in the default order, each with the values of the ``extra`` SQL columns (over
-    the row, alias ``p``), and the tenant's total: one statement, which steps over fewer than
+    ``offset`` in the default order, each with the values of the columns read ``along`` with
+    it, and the tenant's total: one statement, which steps over fewer than
     :data:`STRIDE` rows when the tenant's anchors are known and still hold."""
-    read = functools.partial(_read_page, model, fields, extra, resource, tenant_id, count=count)
+    read = functools.partial(_read_page, model, fields, along, resource, tenant_id, count=count)
     if offset >= STRIDE and not connection.in_atomic_block:
         key = (model, tenant_id)
         anchors = memory.get(key)

@@ -25,7 +25,7 @@ from elium_portal.models import Tenant
 from scim_api.errors import InvalidFilter, NotFound
 from scim_api.filters import check_text_value, compile_filter, compile_sort, parse_filter
 from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
-from scim_api.paging import plain_page
+from scim_api.paging import Along, plain_page
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -128,7 +128,7 @@ def _prebuilt_page(
             tenant_id=tenant.pk,
             offset=start_index - 1,
             count=count,
-            extra=_read_along_columns("p") if model is ScimUser else "",
+            along=_USER_PAGE_ALONG if model is ScimUser else Along(),
         )
         for user, extras in zip(page.rows, page.extras, strict=False):
             user.read_along = _read_along(*extras)
@@ -307,6 +307,30 @@ def _read_along_columns(alias: str) -> str:
         f"WHERE b.tenant_id = {alias}.tenant_id AND b.id = CASE WHEN {manager} ~ "
         f"'{_UUID_PATTERN}' THEN ({manager})::uuid END)"
     )
+
+
+#: What a page of users reads along, in its statement: the same three values as
+#: :func:`_read_along_columns`, with the page's memberships read by one join for all its users
+#: (a subquery per user cost PostgreSQL twice as much as the page itself).
+_PAGE_MANAGER = f"p.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
+_USER_PAGE_ALONG = Along(
+    ctes=(
+        "page_groups AS (SELECT m.user_id, json_agg(json_build_array(m.group_id, g.display_name) "
+        "ORDER BY g.display_name)::text AS groups FROM page_ids "
+        "JOIN scim_api_scimgroupmember m ON m.user_id = ANY(page_ids.ids) "
+        "JOIN scim_api_scimgroup g ON g.id = m.group_id "
+        "WHERE m.tenant_id = %s GROUP BY m.user_id)"
+    ),
+    columns=(
+        f"COALESCE(pg.groups, '[]'), {_PAGE_MANAGER}, "
+        "COALESCE(NULLIF(b.display_name, ''), b.user_name)"
+    ),
+    joins=(
+        "LEFT JOIN page_groups pg ON pg.user_id = p.id "
+        "LEFT JOIN scim_api_scimuser b ON b.tenant_id = p.tenant_id AND b.id = "
+        f"CASE WHEN {_PAGE_MANAGER} ~ '{_UUID_PATTERN}' THEN ({_PAGE_MANAGER})::uuid END"
+    ),
+)
 
 
 def _read_along(groups_json: str, manager_value, manager_name) -> ReadAlong:
