@@ -14,6 +14,10 @@ up every row inserted or deleted (``ScimResourceCount.writes``). The anchors car
 it was when they were read; every page reads it again *in the same statement* as its rows (one
 snapshot), and is only kept when the two are equal. Snapshots taken one after another see ever
 more committed transactions, each of which adds to the sum, so an equal sum means the same rows.
+The sum goes with the database server's start time: a server restored from a backup (or a
+replica promoted) may have a smaller sum that grows back to the remembered one with other rows,
+and it has started since.
+
 A page read from stale anchors is read again from the start of the index, exactly as it would
 have been without them, and the anchors are read again — at most once a second per tenant and
 process, and never more than a twentieth of the time (:data:`REREAD_FACTOR`), so that a tenant
@@ -48,7 +52,7 @@ REREAD_FACTOR = 20
 
 @dataclass(frozen=True)
 class Anchors:
-    writes: int
+    version: str  # the tenant's sum of writes, @ the database server's start time
     stride: int
     keys: tuple  # (created, id) of the rows at positions 0, stride, 2 × stride, …
 
@@ -103,7 +107,8 @@ memory = _Memory()
 
 def _counts_sql() -> str:
     return (
-        'SELECT COALESCE(SUM("n"), 0) AS total, COALESCE(SUM("writes"), 0) AS writes '
+        'SELECT COALESCE(SUM("n"), 0) AS total, '
+        "COALESCE(SUM(\"writes\"), 0) || '@' || pg_postmaster_start_time() AS version "
         f'FROM "{ScimResourceCount._meta.db_table}" WHERE "tenant_id" = %s AND "resource" = %s'
     )
 
@@ -133,7 +138,7 @@ def _page_sql(model, fields: tuple, anchored: bool, along: Along) -> str:
         f'WITH page_ids AS (SELECT ARRAY(SELECT "id" FROM "{table}" WHERE "tenant_id" = %s'
         f'{after} ORDER BY "created", "id" LIMIT %s OFFSET %s) AS ids)'
         + (f", {along.ctes}" if along.ctes else "")
-        + f" SELECT c.total, c.writes, {columns}"
+        + f" SELECT c.total, c.version, {columns}"
         + (f", {along.columns}" if along.columns else "")
         + f" FROM ({_counts_sql()}) c CROSS JOIN page_ids"
         + f' LEFT JOIN "{table}" p ON p."id" = ANY(page_ids.ids)'
@@ -148,7 +153,7 @@ def _anchors_sql(model, stride: int) -> str:
     of the page-order index)."""
     table = model._meta.db_table
     return (
-        f"SELECT c.writes, a.created, a.id FROM ({_counts_sql()}) c LEFT JOIN ("
+        f"SELECT c.version, a.created, a.id FROM ({_counts_sql()}) c LEFT JOIN ("
         'SELECT "created", "id", row_number() OVER (ORDER BY "created", "id") AS rn '
         f'FROM "{table}" WHERE "tenant_id" = %s) a ON a.rn %% {stride} = 1 '
         "ORDER BY a.rn"
@@ -160,7 +165,7 @@ def _read_anchors(model, resource: str, tenant_id: int) -> Anchors:
         cursor.execute(_anchors_sql(model, STRIDE), [tenant_id, resource, tenant_id])
         rows = cursor.fetchall()
     keys = tuple((row[1], row[2]) for row in rows if row[2] is not None)
-    return Anchors(int(rows[0][0]), STRIDE, keys)
+    return Anchors(rows[0][0], STRIDE, keys)
 
 
 def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anchor=None):
@@ -170,7 +175,7 @@ def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anch
     with connection.cursor() as cursor:
         cursor.execute(_page_sql(model, fields, anchor is not None, along), params)
         rows = cursor.fetchall()
-    total, writes = int(rows[0][0]), int(rows[0][1])
+    total, version = int(rows[0][0]), rows[0][1]
     rows = [row for row in rows if row[2] is not None]
     end = 2 + len(fields)
     page = PlainPage(
@@ -180,7 +185,7 @@ def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anch
         total,
         [row[end:] for row in rows] if along.columns else [],
     )
-    return page, writes
+    return page, version
 
 
 def plain_page(
@@ -211,10 +216,10 @@ def plain_page(
             position = min(offset // anchors.stride, len(anchors.keys) - 1)
             if position <= 0:
                 break  # fewer rows than one stride: nothing to step over
-            page, writes = read(
+            page, version = read(
                 offset=offset - position * anchors.stride, anchor=anchors.keys[position]
             )
-            if writes == anchors.writes:
+            if version == anchors.version:
                 return page
             memory.forget(key)  # stale
             anchors = None

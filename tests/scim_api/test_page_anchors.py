@@ -252,9 +252,32 @@ def test_pages_under_concurrent_writes_are_never_wrong_once_writes_stop(scim):
 
 def test_a_slow_reading_of_anchors_is_not_repeated_soon(monkeypatch):
     monkeypatch.setattr(paging, "REREAD_FACTOR", 20)
-    anchors = paging.Anchors(writes=1, stride=STRIDE, keys=())
+    anchors = paging.Anchors(version="1@now", stride=STRIDE, keys=())
     paging.memory.put("slow", anchors, took=60.0)  # a 60 s scan: not again for 20 minutes
     paging.memory.put("quick", anchors, took=0.0)
     assert not paging.memory.may_read("slow")
     assert paging.memory.may_read("quick")
     assert paging.memory.may_read("never read")
+
+
+def test_anchors_from_before_a_database_server_restart_are_not_trusted(scim):
+    """A database restored from a backup can reach the remembered sum of writes again with
+    other rows; it has restarted since, and the server's start time is part of what is
+    compared."""
+    users(scim.tenant, 30)
+    page(scim, 21)
+    key = (ScimUser, scim.tenant.pk)
+    remembered = paging.memory.get(key)
+    writes, _, started = remembered.version.partition("@")
+    assert started  # the server's start time is there
+    # The same sum, another server start: what a restored database would show.
+    paging.memory.put(
+        key,
+        paging.Anchors(f"{writes}@1999-01-01 00:00:00+00", remembered.stride, remembered.keys),
+        took=0.0,
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        ids, _ = page(scim, 21)
+    assert ids == expected_ids(scim.tenant)[20:24]
+    assert any("row_number()" in q["sql"] for q in ctx.captured_queries)  # read again
+    assert paging.memory.get(key).version == remembered.version
