@@ -105,7 +105,9 @@ class _Memory:
 memory = _Memory()
 
 
-def _counts_sql() -> str:
+def counts_sql() -> str:
+    """A tenant's total and its sum of writes @ the server's start time (parameters: the
+    tenant's id, the resource type)."""
     return (
         'SELECT COALESCE(SUM("n"), 0) AS total, '
         "COALESCE(SUM(\"writes\"), 0) || '@' || pg_postmaster_start_time() AS version "
@@ -140,7 +142,7 @@ def _page_sql(model, fields: tuple, anchored: bool, along: Along) -> str:
         + (f", {along.ctes}" if along.ctes else "")
         + f" SELECT c.total, c.version, {columns}"
         + (f", {along.columns}" if along.columns else "")
-        + f" FROM ({_counts_sql()}) c CROSS JOIN page_ids"
+        + f" FROM ({counts_sql()}) c CROSS JOIN page_ids"
         + f' LEFT JOIN "{table}" p ON p."id" = ANY(page_ids.ids)'
         + (f" {along.joins}" if along.joins else "")
         + ' ORDER BY p."created", p."id"'
@@ -153,7 +155,7 @@ def _anchors_sql(model, stride: int) -> str:
     of the page-order index)."""
     table = model._meta.db_table
     return (
-        f"SELECT c.version, a.created, a.id FROM ({_counts_sql()}) c LEFT JOIN ("
+        f"SELECT c.version, a.created, a.id FROM ({counts_sql()}) c LEFT JOIN ("
         'SELECT "created", "id", row_number() OVER (ORDER BY "created", "id") AS rn '
         f'FROM "{table}" WHERE "tenant_id" = %s) a ON a.rn %% {stride} = 1 '
         "ORDER BY a.rn"

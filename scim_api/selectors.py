@@ -25,7 +25,7 @@ from elium_portal.models import Tenant
 from scim_api.errors import InvalidFilter, NotFound
 from scim_api.filters import check_text_value, compile_filter, compile_sort, parse_filter
 from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
-from scim_api.paging import Along, plain_page
+from scim_api.paging import Along, counts_sql, plain_page
 from scim_api.policy import CompatibilityPolicy
 from scim_api.representation import Member
 from scim_api.schema import ENTERPRISE_USER
@@ -130,8 +130,9 @@ def _prebuilt_page(
             count=count,
             along=_USER_PAGE_ALONG if model is ScimUser else Along(),
         )
-        for user, extras in zip(page.rows, page.extras, strict=False):
-            user.read_along = _read_along(*extras)
+        if model is ScimUser:
+            for user, extras in zip(page.rows, page.extras, strict=True):
+                user.read_along = _read_along(*extras)
         return Page(page.rows, page.total, start_index)
     node = parse_filter(filter_text, policy=policy)
     if not (
@@ -163,16 +164,13 @@ def _prebuilt_page(
 
 def resource_total(model, *, tenant: Tenant) -> int:
     """How many users (``model`` ScimUser) or groups (ScimGroup) ``tenant`` has: the sum of its
-    trigger-kept counts (:class:`ScimResourceCount`), the same number ``COUNT(*)`` gives."""
+    trigger-kept counts (:class:`ScimResourceCount`), the same number ``COUNT(*)`` gives, read
+    as a page reads it (:func:`scim_api.paging.counts_sql`)."""
     resource = (
         ScimResourceCount.Resource.USER if model is ScimUser else ScimResourceCount.Resource.GROUP
     )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f'SELECT COALESCE(SUM("n"), 0) FROM "{ScimResourceCount._meta.db_table}" '
-            'WHERE "tenant_id" = %s AND "resource" = %s',
-            [tenant.pk, resource],
-        )
+        cursor.execute(f"SELECT total FROM ({counts_sql()}) c", [tenant.pk, resource])
         return int(cursor.fetchone()[0])
 
 
@@ -291,28 +289,40 @@ def user_get(*, tenant: Tenant, user_id: str) -> ScimUser:
 _UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 
 
+def _manager_value(alias: str) -> str:
+    """The manager's id as stored in the user row ``alias``'s document (SQL text)."""
+    return f"{alias}.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
+
+
+def _manager_uuid(alias: str) -> str:
+    """:func:`_manager_value` as a uuid, or NULL when it is not one (SQL)."""
+    value = _manager_value(alias)
+    return f"CASE WHEN {value} ~ '{_UUID_PATTERN}' THEN ({value})::uuid END"
+
+
+#: The name :func:`managers_of_users` shows for a user row ``{b}`` (SQL).
+_SHOWN_NAME = "COALESCE(NULLIF({b}.display_name, ''), {b}.user_name)"
+
+
 @functools.cache
 def _read_along_columns(alias: str) -> str:
     """Three columns over the user row ``alias``: its groups as :func:`groups_of_users` orders
     them (a JSON array of ``[id, displayName]`` pairs, as text), its manager's id as stored, and
     that manager's name as :func:`managers_of_users` gives it."""
-    manager = f"{alias}.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
     return (
         "(SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
         "ORDER BY g.display_name), '[]')::text FROM scim_api_scimgroupmember m "
         "JOIN scim_api_scimgroup g ON g.id = m.group_id "
         f"WHERE m.tenant_id = {alias}.tenant_id AND m.user_id = {alias}.id), "
-        f"{manager}, "
-        "(SELECT COALESCE(NULLIF(b.display_name, ''), b.user_name) FROM scim_api_scimuser b "
-        f"WHERE b.tenant_id = {alias}.tenant_id AND b.id = CASE WHEN {manager} ~ "
-        f"'{_UUID_PATTERN}' THEN ({manager})::uuid END)"
+        f"{_manager_value(alias)}, "
+        f"(SELECT {_SHOWN_NAME.format(b='b')} FROM scim_api_scimuser b "
+        f"WHERE b.tenant_id = {alias}.tenant_id AND b.id = {_manager_uuid(alias)})"
     )
 
 
 #: What a page of users reads along, in its statement: the same three values as
 #: :func:`_read_along_columns`, with the page's memberships read by one join for all its users
 #: (a subquery per user cost PostgreSQL twice as much as the page itself).
-_PAGE_MANAGER = f"p.data -> '{ENTERPRISE_USER}' -> 'manager' ->> 'value'"
 _USER_PAGE_ALONG = Along(
     ctes=(
         "page_groups AS (SELECT m.user_id, json_agg(json_build_array(m.group_id, g.display_name) "
@@ -321,14 +331,11 @@ _USER_PAGE_ALONG = Along(
         "JOIN scim_api_scimgroup g ON g.id = m.group_id "
         "WHERE m.tenant_id = %s GROUP BY m.user_id)"
     ),
-    columns=(
-        f"COALESCE(pg.groups, '[]'), {_PAGE_MANAGER}, "
-        "COALESCE(NULLIF(b.display_name, ''), b.user_name)"
-    ),
+    columns=f"COALESCE(pg.groups, '[]'), {_manager_value('p')}, {_SHOWN_NAME.format(b='b')}",
     joins=(
         "LEFT JOIN page_groups pg ON pg.user_id = p.id "
-        "LEFT JOIN scim_api_scimuser b ON b.tenant_id = p.tenant_id AND b.id = "
-        f"CASE WHEN {_PAGE_MANAGER} ~ '{_UUID_PATTERN}' THEN ({_PAGE_MANAGER})::uuid END"
+        "LEFT JOIN scim_api_scimuser b ON b.tenant_id = p.tenant_id "
+        f"AND b.id = {_manager_uuid('p')}"
     ),
 )
 
@@ -379,8 +386,7 @@ GROUPS_OF_USER_JSON = (
 #: The name :func:`managers_of_users` shows for a manager: a scalar subquery (parameters: the
 #: tenant's id, the manager's id or None).
 MANAGER_NAME = (
-    "SELECT COALESCE(NULLIF(display_name, ''), user_name) FROM scim_api_scimuser "
-    "WHERE tenant_id = %s AND id = %s"
+    f"SELECT {_SHOWN_NAME.format(b='b')} FROM scim_api_scimuser b WHERE tenant_id = %s AND id = %s"
 )
 
 
