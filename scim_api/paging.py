@@ -106,12 +106,13 @@ memory = _Memory()
 
 
 def counts_sql() -> str:
-    """A tenant's total and its sum of writes @ the server's start time (parameters: the
-    tenant's id, the resource type)."""
+    """A tenant's total and its sum of writes @ the server's start time (named parameters:
+    ``tenant``, the tenant's id, and ``resource``, the resource type)."""
     return (
         'SELECT COALESCE(SUM("n"), 0) AS total, '
         "COALESCE(SUM(\"writes\"), 0) || '@' || pg_postmaster_start_time() AS version "
-        f'FROM "{ScimResourceCount._meta.db_table}" WHERE "tenant_id" = %s AND "resource" = %s'
+        f'FROM "{ScimResourceCount._meta.db_table}" '
+        'WHERE "tenant_id" = %(tenant)s AND "resource" = %(resource)s'
     )
 
 
@@ -119,8 +120,9 @@ def counts_sql() -> str:
 class Along:
     """What a page reads along with its rows, in its own statement: ``ctes`` (``WITH``
     queries, which may use ``page_ids``, the page's ids as the array ``ids``), then ``columns``
-    and ``joins`` over the page's row ``p``. Its one parameter, the tenant's id, goes wherever
-    ``%s`` is in ``ctes``."""
+    and ``joins`` over the page's row ``p`` (NULL in the one row of an empty page). Its SQL
+    names its parameters: ``%(tenant)s``, the tenant's id, and those given to
+    :func:`plain_page`."""
 
     ctes: str = ""
     columns: str = ""
@@ -134,14 +136,15 @@ def _page_sql(model, fields: tuple, anchored: bool, along: Along) -> str:
     read by primary key, so that even a generic plan of the prepared statement reads 100 rows,
     not the table."""
     table = model._meta.db_table
-    columns = ", ".join(f'p."{f.column}"' for f in fields)
-    after = ' AND ("created", "id") >= (%s, %s)' if anchored else ""
+    columns = [f'p."{f.column}"' for f in fields]
+    if along.columns:
+        columns.append(along.columns)
+    after = ' AND ("created", "id") >= (%(after_created)s, %(after_id)s)' if anchored else ""
     return (
-        f'WITH page_ids AS (SELECT ARRAY(SELECT "id" FROM "{table}" WHERE "tenant_id" = %s'
-        f'{after} ORDER BY "created", "id" LIMIT %s OFFSET %s) AS ids)'
+        f'WITH page_ids AS (SELECT ARRAY(SELECT "id" FROM "{table}" WHERE "tenant_id" = '
+        f'%(tenant)s{after} ORDER BY "created", "id" LIMIT %(count)s OFFSET %(offset)s) AS ids)'
         + (f", {along.ctes}" if along.ctes else "")
-        + f" SELECT c.total, c.version, {columns}"
-        + (f", {along.columns}" if along.columns else "")
+        + f" SELECT c.total, c.version, {', '.join(columns)}"
         + f" FROM ({counts_sql()}) c CROSS JOIN page_ids"
         + f' LEFT JOIN "{table}" p ON p."id" = ANY(page_ids.ids)'
         + (f" {along.joins}" if along.joins else "")
@@ -157,23 +160,23 @@ def _anchors_sql(model, stride: int) -> str:
     return (
         f"SELECT c.version, a.created, a.id FROM ({counts_sql()}) c LEFT JOIN ("
         'SELECT "created", "id", row_number() OVER (ORDER BY "created", "id") AS rn '
-        f'FROM "{table}" WHERE "tenant_id" = %s) a ON a.rn %% {stride} = 1 '
+        f'FROM "{table}" WHERE "tenant_id" = %(tenant)s) a ON a.rn %% {stride} = 1 '
         "ORDER BY a.rn"
     )
 
 
 def _read_anchors(model, resource: str, tenant_id: int) -> Anchors:
     with connection.cursor() as cursor:
-        cursor.execute(_anchors_sql(model, STRIDE), [tenant_id, resource, tenant_id])
+        cursor.execute(_anchors_sql(model, STRIDE), {"tenant": tenant_id, "resource": resource})
         rows = cursor.fetchall()
     keys = tuple((row[1], row[2]) for row in rows if row[2] is not None)
     return Anchors(rows[0][0], STRIDE, keys)
 
 
-def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anchor=None):
-    params = [tenant_id, *(anchor or ()), count, offset]
-    params += [tenant_id] * along.ctes.count("%s")
-    params += [tenant_id, resource]
+def _read_page(model, fields, along, params, *, count, offset, anchor=None):
+    params = {**params, "count": count, "offset": offset}
+    if anchor is not None:
+        params["after_created"], params["after_id"] = anchor
     with connection.cursor() as cursor:
         cursor.execute(_page_sql(model, fields, anchor is not None, along), params)
         rows = cursor.fetchall()
@@ -183,7 +186,9 @@ def _read_page(model, fields, along, resource, tenant_id, *, count, offset, anch
     page = PlainPage(
         instances_from_rows(
             model, [row[:end] for row in rows] if along.columns else rows, fields=fields, skip=2
-        ),
+        )
+        if fields
+        else [],
         total,
         [row[end:] for row in rows] if along.columns else [],
     )
@@ -199,12 +204,16 @@ def plain_page(
     offset: int,
     count: int,
     along: Along = Along(),
+    params: dict | None = None,
 ) -> PlainPage:
-    """``count`` of the tenant's ``model`` rows (instances with ``fields`` loaded) from position
-    ``offset`` in the default order, each with the values of the columns read ``along`` with
-    it, and the tenant's total: one statement, which steps over fewer than
-    :data:`STRIDE` rows when the tenant's anchors are known and still hold."""
-    read = functools.partial(_read_page, model, fields, along, resource, tenant_id, count=count)
+    """``count`` of the tenant's ``model`` rows (instances with ``fields`` loaded; none when
+    ``fields`` is empty) from position ``offset`` in the default order, each with the values of
+    the columns read ``along`` with it (``params``: the values of their named parameters), and
+    the tenant's total: one statement, which steps over fewer than :data:`STRIDE` rows when the
+    tenant's anchors are known and still hold. Without ``fields``, the first column read along
+    must be NULL only where the page has no row."""
+    params = {**(params or {}), "tenant": tenant_id, "resource": resource}
+    read = functools.partial(_read_page, model, fields, along, params, count=count)
     if offset >= STRIDE and not connection.in_atomic_block:
         key = (model, tenant_id)
         anchors = memory.get(key)

@@ -170,7 +170,9 @@ def resource_total(model, *, tenant: Tenant) -> int:
         ScimResourceCount.Resource.USER if model is ScimUser else ScimResourceCount.Resource.GROUP
     )
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT total FROM ({counts_sql()}) c", [tenant.pk, resource])
+        cursor.execute(
+            f"SELECT total FROM ({counts_sql()}) c", {"tenant": tenant.pk, "resource": resource}
+        )
         return int(cursor.fetchone()[0])
 
 
@@ -329,7 +331,7 @@ _USER_PAGE_ALONG = Along(
         "ORDER BY g.display_name)::text AS groups FROM page_ids "
         "JOIN scim_api_scimgroupmember m ON m.user_id = ANY(page_ids.ids) "
         "JOIN scim_api_scimgroup g ON g.id = m.group_id "
-        "WHERE m.tenant_id = %s GROUP BY m.user_id)"
+        "WHERE m.tenant_id = %(tenant)s GROUP BY m.user_id)"
     ),
     columns=f"COALESCE(pg.groups, '[]'), {_manager_value('p')}, {_SHOWN_NAME.format(b='b')}",
     joins=(
