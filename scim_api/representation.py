@@ -12,6 +12,8 @@ from scim_api.models import ScimGroup, ScimUser
 from scim_api.schema import (
     CORE_GROUP,
     CORE_USER,
+    CUSTOM_EXTENSION_PREFIX,
+    CUSTOM_EXTENSION_SUFFIXES,
     ENTERPRISE_USER,
     is_custom_extension,
     split_schema_urn,
@@ -74,6 +76,109 @@ def user_to_scim(user: ScimUser, *, base_url: str, groups: list[tuple[str, str]]
         "version": etag(user.version),
     }
     return body
+
+
+# --- The same representation, written by PostgreSQL ----------------------------------------------
+#
+# Building a page of 100 users one dict at a time, and writing it out, was most of the Python time
+# of a plain list request. For a page without ``attributes``/``excludedAttributes`` PostgreSQL
+# writes each user's JSON text itself, in the page's own statement: the document
+# :func:`user_to_scim` gives once the manager's ``$ref`` and ``displayName`` are added (as
+# ``UserRenderMixin.render`` adds them). ``tests/scim_api/test_documents_sql.py`` holds the two
+# to the same documents, key order included. Spacing may differ (PostgreSQL writes
+# ``"key": value`` inside stored documents): JSON does not care.
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+#: Keys that :func:`user_to_scim` sets over the stored document's own: a document holding one
+#: of them (none written through the API does) is rendered by Python.
+_SET_OVER = ("schemas", "id", "userName", "active", "externalId", "groups", "meta")
+
+
+def _iso_sql(column: str) -> str:
+    """SQL: the JSON string :func:`_iso` writes for the ``timestamptz`` ``column`` (Python
+    leaves out a fraction of 0 microseconds; PostgreSQL's own output would trim zeros)."""
+    return (
+        f"to_json(to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || "
+        f"CASE to_char({column}, 'US') WHEN '000000' THEN '' ELSE to_char({column}, '.US') END "
+        "|| 'Z')::text"
+    )
+
+
+def _names_user_schema_sql(lowered: str) -> str:
+    """SQL: :func:`_names_user_schema` of a key, given the key in lower case (ASCII only, as
+    ``lower(… COLLATE "C")`` folds it: the URNs compared with are ASCII, and no other
+    character folds to one of theirs)."""
+    suffixes = " OR ".join(
+        f"right({lowered}, {len(suffix)}) = {_sql_literal(suffix)}"
+        for suffix in CUSTOM_EXTENSION_SUFFIXES
+    )
+    return (
+        f"({lowered} = {_sql_literal(_ENTERPRISE_USER_LOWER)} OR "
+        f"(starts_with({lowered}, {_sql_literal(CUSTOM_EXTENSION_PREFIX.lower())}) "
+        f"AND ({suffixes})))"
+    )
+
+
+def user_group_sql(group_id: str, display_name: str, *, base: str) -> str:
+    """SQL: one entry of a user's ``groups`` as :func:`user_to_scim` writes it (a JSON object),
+    for the group ``group_id`` named ``display_name``; ``base`` is the SCIM base URL (SQL)."""
+    return (
+        f"json_build_object('value', {group_id}, '$ref', {base} || '/Groups/' || {group_id}, "
+        f"'display', {display_name}, 'type', 'direct')"
+    )
+
+
+def user_document_sql(row: str, *, groups: str, manager_name: str, base: str) -> str:
+    """SQL: the JSON text of the user row ``row``, as :func:`user_to_scim` and the manager's
+    ``$ref``/``displayName`` make it; NULL where ``row`` is NULL (an outer join's missing row),
+    and ``''`` for a user whose stored document PostgreSQL cannot render the way Python
+    does (a key of :data:`_SET_OVER`, or a manager ``value`` that is not text).
+
+    ``groups``: SQL of the JSON array of the user's :func:`user_group_sql` entries, or NULL
+    for none; ``manager_name``: SQL of the manager's shown name, NULL when the manager is not
+    a user of the tenant; ``base``: SQL of the SCIM base URL."""
+    enterprise = _sql_literal(ENTERPRISE_USER)
+    manager = f"({row}.data -> {enterprise} -> 'manager')"
+    manager_value = f"({manager} ->> 'value')"
+    renderable = (
+        f"jsonb_typeof({row}.data) = 'object' "
+        f"AND NOT {row}.data ?| ARRAY[{', '.join(map(_sql_literal, _SET_OVER))}] "
+        f"AND COALESCE(jsonb_typeof({manager} -> 'value') IN ('string', 'null'), TRUE)"
+    )
+    data = (
+        f"CASE WHEN jsonb_typeof({manager} -> 'value') = 'string' AND {manager_value} <> '' "
+        f"THEN jsonb_set({row}.data, ARRAY[{enterprise}, 'manager'], {manager} "
+        f"|| jsonb_build_object('$ref', {base} || '/Users/' || {manager_value}) "
+        f"|| CASE WHEN {manager_name} IS NULL THEN '{{}}'::jsonb "
+        f"ELSE jsonb_build_object('displayName', {manager_name}) END) "
+        f"ELSE {row}.data END"
+    )
+    lowered_key = 'lower(k COLLATE "C")'
+    schemas = (
+        "(SELECT string_agg(',' || to_json(k)::text, '' ORDER BY o) "
+        f"FROM jsonb_object_keys({row}.data) WITH ORDINALITY AS keys(k, o) "
+        f"WHERE {_names_user_schema_sql(lowered_key)})"
+    )
+    opening = _sql_literal('{"schemas":["' + CORE_USER + '"')
+    return (
+        f"CASE WHEN {row}.id IS NULL THEN NULL WHEN {renderable} THEN "
+        f"{opening} || COALESCE({schemas}, '') || '],\"id\":\"' || {row}.id || '\"' "
+        # The stored document's members, between the braces ('{}' has none).
+        f"|| rtrim(',' || left(substr(({data})::text, 2), -1), ',') "
+        f"|| ',\"userName\":' || to_json({row}.user_name)::text "
+        f"|| ',\"active\":' || CASE WHEN {row}.active THEN 'true' ELSE 'false' END "
+        f"|| COALESCE(',\"externalId\":' || to_json({row}.external_id)::text, '') "
+        f"|| COALESCE(',\"groups\":' || {groups}, '') "
+        f'|| \',"meta":{{"resourceType":"User","created":\' || {_iso_sql(f"{row}.created")} '
+        f"|| ',\"lastModified\":' || {_iso_sql(f'{row}.last_modified')} "
+        f"|| ',\"location\":' || to_json({base} || '/Users/' || {row}.id)::text "
+        f"|| ',\"version\":' || to_json('W/\"' || {row}.version || '\"')::text || '}}}}' "
+        "ELSE '' END"
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,8 @@ CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM_EXTENSION_PREFIX = "urn:ietf:params:scim:schemas:extension:"
+#: How a custom extension's URN ends (lower case): it extends a User or a Group.
+CUSTOM_EXTENSION_SUFFIXES = (":2.0:user", ":2.0:group")
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
@@ -381,7 +383,7 @@ def is_custom_extension(urn: str) -> bool:
     return (
         lowered.startswith(CUSTOM_EXTENSION_PREFIX)
         and lowered != ENTERPRISE_USER.lower()
-        and (lowered.endswith(":2.0:user") or lowered.endswith(":2.0:group"))
+        and lowered.endswith(CUSTOM_EXTENSION_SUFFIXES)
     )
 
 

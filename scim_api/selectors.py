@@ -27,7 +27,7 @@ from scim_api.filters import check_text_value, compile_filter, compile_sort, par
 from scim_api.models import ScimChange, ScimGroup, ScimRequestLog, ScimResourceCount, ScimUser
 from scim_api.paging import Along, counts_sql, plain_page
 from scim_api.policy import CompatibilityPolicy
-from scim_api.representation import Member
+from scim_api.representation import Member, user_document_sql, user_group_sql
 from scim_api.schema import ENTERPRISE_USER
 from scim_api.validation import parse_uuid
 
@@ -313,7 +313,7 @@ def _read_along_columns(alias: str) -> str:
     that manager's name as :func:`managers_of_users` gives it."""
     return (
         "(SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
-        "ORDER BY g.display_name), '[]')::text FROM scim_api_scimgroupmember m "
+        "ORDER BY g.display_name, m.group_id), '[]')::text FROM scim_api_scimgroupmember m "
         "JOIN scim_api_scimgroup g ON g.id = m.group_id "
         f"WHERE m.tenant_id = {alias}.tenant_id AND m.user_id = {alias}.id), "
         f"{_manager_value(alias)}, "
@@ -322,24 +322,67 @@ def _read_along_columns(alias: str) -> str:
     )
 
 
+def _page_groups_cte(entry: str) -> str:
+    """``page_groups``: the groups of each user of the page (``page_ids``), as the text of a
+    JSON array of ``entry`` (SQL over the membership ``m`` and the group ``g``), in the order
+    :func:`groups_of_users` gives them."""
+    return (
+        f"page_groups AS (SELECT m.user_id, json_agg({entry} ORDER BY g.display_name, "
+        "m.group_id)::text AS groups FROM page_ids "
+        "JOIN scim_api_scimgroupmember m ON m.user_id = ANY(page_ids.ids) "
+        "JOIN scim_api_scimgroup g ON g.id = m.group_id "
+        "WHERE m.tenant_id = %(tenant)s GROUP BY m.user_id)"
+    )
+
+
+#: The join of each user ``p`` of a page to its groups and to its manager ``b``.
+_USER_PAGE_JOINS = (
+    "LEFT JOIN page_groups pg ON pg.user_id = p.id "
+    "LEFT JOIN scim_api_scimuser b ON b.tenant_id = p.tenant_id "
+    f"AND b.id = {_manager_uuid('p')}"
+)
+
 #: What a page of users reads along, in its statement: the same three values as
 #: :func:`_read_along_columns`, with the page's memberships read by one join for all its users
 #: (a subquery per user cost PostgreSQL twice as much as the page itself).
 _USER_PAGE_ALONG = Along(
-    ctes=(
-        "page_groups AS (SELECT m.user_id, json_agg(json_build_array(m.group_id, g.display_name) "
-        "ORDER BY g.display_name)::text AS groups FROM page_ids "
-        "JOIN scim_api_scimgroupmember m ON m.user_id = ANY(page_ids.ids) "
-        "JOIN scim_api_scimgroup g ON g.id = m.group_id "
-        "WHERE m.tenant_id = %(tenant)s GROUP BY m.user_id)"
-    ),
+    ctes=_page_groups_cte("json_build_array(m.group_id, g.display_name)"),
     columns=f"COALESCE(pg.groups, '[]'), {_manager_value('p')}, {_SHOWN_NAME.format(b='b')}",
-    joins=(
-        "LEFT JOIN page_groups pg ON pg.user_id = p.id "
-        "LEFT JOIN scim_api_scimuser b ON b.tenant_id = p.tenant_id "
-        f"AND b.id = {_manager_uuid('p')}"
-    ),
+    joins=_USER_PAGE_JOINS,
 )
+
+#: A page of users as their JSON documents, written by PostgreSQL: one column, the text of
+#: :func:`scim_api.representation.user_document_sql` (parameter ``base``: the SCIM base URL).
+_USER_DOCUMENT_ALONG = Along(
+    ctes=_page_groups_cte(user_group_sql("m.group_id", "g.display_name", base="%(base)s::text")),
+    columns=user_document_sql(
+        "p", groups="pg.groups", manager_name=_SHOWN_NAME.format(b="b"), base="%(base)s::text"
+    ),
+    joins=_USER_PAGE_JOINS,
+)
+
+
+def user_documents(*, tenant: Tenant, start_index: int, count: int, base_url: str) -> Page | None:
+    """A plain page of users (no filter, sort or projection) with each user as the JSON text
+    of its representation, written by PostgreSQL in the page's one statement; None when a user
+    of the page has a stored document PostgreSQL does not render as Python does (then the
+    page is rendered by :func:`scim_api.representation.user_to_scim`)."""
+    if count == 0:
+        return None
+    page = plain_page(
+        ScimUser,
+        (),
+        resource="User",
+        tenant_id=tenant.pk,
+        offset=start_index - 1,
+        count=count,
+        along=_USER_DOCUMENT_ALONG,
+        params={"base": base_url},
+    )
+    documents = [extras[0] for extras in page.extras]
+    if "" in documents:
+        return None
+    return Page(documents, page.total, start_index)
 
 
 def _read_along(groups_json: str, manager_value, manager_name) -> ReadAlong:
@@ -382,7 +425,7 @@ class ReadAlong:
 #: tenant's id, the user's id).
 GROUPS_OF_USER_JSON = (
     "SELECT COALESCE(json_agg(json_build_array(m.group_id, g.display_name) "
-    "ORDER BY g.display_name), '[]') FROM scim_api_scimgroupmember m "
+    "ORDER BY g.display_name, m.group_id), '[]') FROM scim_api_scimgroupmember m "
     "JOIN scim_api_scimgroup g ON g.id = m.group_id WHERE m.tenant_id = %s AND m.user_id = %s"
 )
 #: The name :func:`managers_of_users` shows for a manager: a scalar subquery (parameters: the
@@ -402,7 +445,7 @@ def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
         cursor.execute(
             "SELECT m.user_id, m.group_id::text, g.display_name FROM scim_api_scimgroupmember m "
             "JOIN scim_api_scimgroup g ON g.id = m.group_id "
-            "WHERE m.tenant_id = %s AND m.user_id = ANY(%s) ORDER BY g.display_name",
+            "WHERE m.tenant_id = %s AND m.user_id = ANY(%s) ORDER BY g.display_name, m.group_id",
             [tenant.pk, list(user_ids)],
         )
         rows = cursor.fetchall()

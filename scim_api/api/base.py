@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import io
+import json
 import logging
 import time
 import uuid
@@ -19,6 +20,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from elium_portal.models import Tenant
@@ -59,10 +61,31 @@ class ScimJSONParser(DepthLimitedJSONParser):
 _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 
 
+class RawJSON:
+    """JSON text made elsewhere (by PostgreSQL, for a page of users), to be written as it is."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+class RawJSONEncoder(encoders.JSONEncoder):
+    """DRF's encoder, which also writes :class:`RawJSON` (as the value its text holds)."""
+
+    def default(self, obj):
+        if isinstance(obj, RawJSON):
+            return json.loads(obj.text)
+        return super().default(obj)
+
+
 class FastJSONRenderer(JSONRenderer):
     """DRF's JSON renderer, with orjson doing the work: the same compact UTF-8 bytes (U+2028
     and U+2029 escaped, as DRF does) several times faster. An ``indent`` asked for in the
-    ``Accept`` header, and anything orjson cannot write, still go through DRF's own rendering."""
+    ``Accept`` header, and anything orjson cannot write, still go through DRF's own rendering.
+    :class:`RawJSON` values are written as they are (by orjson; DRF's rendering reads them)."""
+
+    encoder_class = RawJSONEncoder
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if data is None:
@@ -70,7 +93,7 @@ class FastJSONRenderer(JSONRenderer):
         if self.get_indent(accepted_media_type, renderer_context or {}) is not None:
             return super().render(data, accepted_media_type, renderer_context)
         try:
-            body = orjson.dumps(data, default=self._encoder.default, option=orjson.OPT_NON_STR_KEYS)
+            body = orjson.dumps(data, default=self._default, option=orjson.OPT_NON_STR_KEYS)
         except orjson.JSONEncodeError:
             # What orjson refuses and Python's json writes (an integer past 64 bits, which
             # JSONB stores): DRF's own rendering.
@@ -84,6 +107,11 @@ class FastJSONRenderer(JSONRenderer):
     @functools.cached_property
     def _encoder(self):
         return self.encoder_class()
+
+    def _default(self, obj):
+        if isinstance(obj, RawJSON):
+            return orjson.Fragment(obj.text)
+        return self._encoder.default(obj)
 
 
 class ScimJSONRenderer(FastJSONRenderer):

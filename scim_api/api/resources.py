@@ -14,7 +14,7 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from scim_api import selectors
-from scim_api.api.base import ScimView
+from scim_api.api.base import RawJSON, ScimView
 from scim_api.errors import InvalidFilter, InvalidSyntax, InvalidValue, ScimError
 from scim_api.representation import (
     AttrRef,
@@ -229,6 +229,9 @@ class ResourceView(ScimView):
         raise AssertionError("unreachable")
 
     def search(self, params: ListParams) -> Response:
+        documents = self.documents(params)
+        if documents is not None:
+            return Response(list_body(documents, [RawJSON(text) for text in documents.items]))
         page = self.operations.search(
             tenant=self.tenant,
             policy=self.policy,
@@ -247,6 +250,11 @@ class ResourceView(ScimView):
     def render(self, objs: list, params: ListParams, *, created: bool = False) -> list[dict]:
         """The representations of ``objs``; ``created``: they were created by this request."""
         raise NotImplementedError
+
+    def documents(self, params: ListParams) -> selectors.Page | None:
+        """The page as JSON texts of the full representations, when the database writes them
+        for this request; else None (the page is read, then rendered by :meth:`render`)."""
+        return None
 
 
 class UserRenderMixin:
@@ -282,6 +290,16 @@ class UserRenderMixin:
                 body[ENTERPRISE_USER] = {**extension, "manager": manager}
             out.append(body)
         return out
+
+    def documents(self, params: ListParams) -> selectors.Page | None:
+        if params.filter or params.sort_by or params.attributes or params.excluded:
+            return None
+        return selectors.user_documents(
+            tenant=self.tenant,
+            start_index=params.start_index,
+            count=params.count,
+            base_url=self.base_url,
+        )
 
 
 class GroupRenderMixin:

@@ -94,12 +94,15 @@ def test_unexpected_errors_are_a_scim_500_without_details(scim, monkeypatch, cap
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(selectors, "user_search", boom)
+    monkeypatch.setattr(selectors, "user_documents", boom)
 
-    response = scim.get("/Users")
+    for path in ("/Users", '/Users?filter=userName eq "a"'):
+        caplog.clear()
+        response = scim.get(path)
 
-    assert response.status_code == 500
-    body = response.json()
-    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
-    assert "secret internals" not in json.dumps(body)
-    assert "Traceback" not in json.dumps(body)
-    assert "secret internals" in caplog.text  # logged server-side for operators
+        assert response.status_code == 500
+        body = response.json()
+        assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+        assert "secret internals" not in json.dumps(body)
+        assert "Traceback" not in json.dumps(body)
+        assert "secret internals" in caplog.text  # logged server-side for operators
