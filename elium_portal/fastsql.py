@@ -228,3 +228,16 @@ def bulk_insert(
             _bulk_insert_sql(model, tuple(unique_fields), tuple(update_fields)), [payload]
         )
         return cursor.rowcount
+
+
+def among(values, cast: str = "") -> tuple[str, object]:
+    """SQL comparing a column with ``values`` (after ``= ``'s left side), and its parameter:
+    ``= %s`` for one value, ``= ANY(%s)`` for several; ``cast`` is an SQL type for the value
+    (``"uuid"``). For ``= ANY`` of a parameter the planner takes ten values, so it judges a
+    prepared statement's generic plan dearer than one made for a single value and plans the
+    statement again on every run: the single value (the common case of the hot paths) is
+    compared with ``=``, which keeps the generic plan."""
+    values = list(values)
+    if len(values) == 1:
+        return f"= %s{'::' + cast if cast else ''}", values[0]
+    return f"= ANY(%s{'::' + cast + '[]' if cast else ''})", values

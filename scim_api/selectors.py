@@ -15,6 +15,7 @@ from django.db.models.functions import Lower
 from scim2_models.path import CompareOperator, Comparison
 
 from elium_portal.fastsql import (
+    among,
     by_id_sql,
     fetch_one,
     instance_from_row,
@@ -435,29 +436,18 @@ MANAGER_NAME = (
 )
 
 
-def _among(values) -> tuple[str, object]:
-    """SQL comparing a column with ``values``, and its parameter: ``= value`` for one (the
-    page of a matching query), else ``= ANY(array)``. For ``= ANY`` of a parameter the planner
-    takes ten values, so it judged a prepared statement's generic plan dearer than one made for
-    a single value and planned the statement again on every request."""
-    values = list(values)
-    if len(values) == 1:
-        return "= %s", values[0]
-    return "= ANY(%s)", values
-
-
 def groups_of_users(*, tenant: Tenant, user_ids: list) -> dict:
     """{user id: [(group id as text, displayName), …]} in one query (PostgreSQL writes the ids'
     text: the representation wants nothing else of them)."""
     out: dict = defaultdict(list)
     if not user_ids:
         return out
-    among, ids = _among(user_ids)
+    compared, ids = among(user_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT m.user_id, m.group_id::text, g.display_name FROM scim_api_scimgroupmember m "
             "JOIN scim_api_scimgroup g ON g.id = m.group_id "
-            f"WHERE m.tenant_id = %s AND m.user_id {among} ORDER BY g.display_name, m.group_id",
+            f"WHERE m.tenant_id = %s AND m.user_id {compared} ORDER BY g.display_name, m.group_id",
             [tenant.pk, ids],
         )
         rows = cursor.fetchall()
@@ -476,11 +466,11 @@ def managers_of_users(*, tenant: Tenant, users: list[ScimUser]) -> dict:
             ids.add(value)
     if not ids:
         return {}
-    among, values = _among(ids)
+    compared, values = among(ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, display_name, user_name FROM scim_api_scimuser "
-            f"WHERE tenant_id = %s AND id {among}",
+            f"WHERE tenant_id = %s AND id {compared}",
             [tenant.pk, values],
         )
         rows = cursor.fetchall()

@@ -11,7 +11,7 @@ import uuid
 from django.db import connection, transaction
 
 from elium_portal import clock
-from elium_portal.fastsql import by_id_sql, fetch_one, insert
+from elium_portal.fastsql import among, by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
 from scim_api.feed import Origin, document_changes
@@ -371,21 +371,16 @@ def _add_members(group: ScimGroup, *, ids: list[str], tenant: Tenant, origin: Or
     feed_sql, feed_params = member_feed_sql(
         "added", kind=ScimChange.Kind.MEMBER_ADDED, tenant=tenant, group=group, origin=origin
     )
-    # One id (Azure AD's usual add) is compared with ``=``: for ``= ANY(array)`` the planner
-    # takes ten ids, judged the prepared statement's generic plan dearer than one made for the
-    # single id, and planned the statement again on every request.
-    if len(wanted) == 1:
-        among, ids_param = "= %s::uuid", wanted[0]
-    else:
-        among, ids_param = "= ANY(%s::uuid[])", wanted
+    # One id (Azure AD's usual add) is compared with "=", which keeps the generic plan.
+    compared, ids_param = among(wanted, cast="uuid")
     with connection.cursor() as cursor:
         cursor.execute(
             "WITH found AS ("
             "  SELECT id, true AS is_user FROM scim_api_scimuser "
-            f"  WHERE tenant_id = %s AND id {among} "
+            f"  WHERE tenant_id = %s AND id {compared} "
             "  UNION ALL "
             "  SELECT id, false FROM scim_api_scimgroup "
-            f"  WHERE tenant_id = %s AND id {among} AND id <> %s"
+            f"  WHERE tenant_id = %s AND id {compared} AND id <> %s"
             "), complete AS (SELECT count(*) = %s AS ok FROM found), "
             f'added AS (INSERT INTO "{MEMBER_TABLE}" '
             "  (tenant_id, group_id, user_id, member_group_id, created) "

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 
 from elium_portal import clock
-from elium_portal.fastsql import by_id_sql, fetch_one, insert
+from elium_portal.fastsql import among, by_id_sql, fetch_one, insert
 from elium_portal.models import Tenant
 from scim_api.errors import InvalidValue, NotFound
 from scim_api.feed import PASSWORD_CHANGE, USER_LABEL_SQL, Origin, document_changes, user_label
@@ -70,11 +70,12 @@ def _check_manager(
 
 def _user_names(tenant: Tenant, ids: list) -> dict[str, str]:
     """The feed's names of the tenant's users ``ids`` that exist, by id (as text)."""
+    compared, values = among(ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT u.id, {USER_LABEL_SQL.format(alias='u')} FROM scim_api_scimuser u "
-            "WHERE u.tenant_id = %s AND u.id = ANY(%s)",
-            [tenant.pk, ids],
+            f"WHERE u.tenant_id = %s AND u.id {compared}",
+            [tenant.pk, values],
         )
         return {str(pk): name for pk, name in cursor.fetchall()}
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.db import connection
 from django.db.models.signals import post_init
 
+from elium_portal import fastsql
 from elium_portal.fastsql import instance_from_row, instances_from_rows, select_list
 from elium_portal.models import ScimToken
 from scim_api.models import ScimUser
-from tests.factories import ScimTokenFactory, ScimUserFactory
+from tests.factories import ScimTokenFactory, ScimUserFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +118,24 @@ def test_many_rows_at_once_with_leading_columns_skipped():
         assert _fields(instance) == _fields(ScimUser.objects.get(pk=instance.pk))
     with pytest.raises(ValueError, match="fields of ScimUser"):
         instances_from_rows(ScimUser, rows, skip=1)
+
+
+def test_among_compares_one_value_with_equals_and_several_with_any():
+    one = uuid.uuid4()
+    several = [uuid.uuid4(), uuid.uuid4()]
+
+    assert fastsql.among([one]) == ("= %s", one)
+    assert fastsql.among([one], cast="uuid") == ("= %s::uuid", one)
+    assert fastsql.among(several, cast="uuid") == ("= ANY(%s::uuid[])", several)
+    assert fastsql.among(iter(several)) == ("= ANY(%s)", several)
+
+
+@pytest.mark.django_db
+def test_among_finds_the_same_rows_either_way():
+    tenant = TenantFactory()
+    users = [ScimUserFactory(tenant=tenant) for _ in range(3)]
+    for wanted in ([users[0].pk], [users[0].pk, users[2].pk], []):
+        compared, value = fastsql.among(wanted, cast="uuid")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM scim_api_scimuser WHERE id {compared}", [value])
+            assert {row[0] for row in cursor.fetchall()} == set(wanted)
