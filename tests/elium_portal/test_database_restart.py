@@ -3,74 +3,41 @@ SCIM JSON 503s with Retry-After (never Django's HTML page); it serves again with
 database coming back, and ``serve`` (web and worker) stays up throughout — nobody restarts
 anything. Real processes: a PostgreSQL of its own, ``manage.py serve``, HTTP load."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
 
 import httpx
 import pytest
-from django.conf import settings
+
+from tests.serving import (
+    free_port,
+    manage,
+    own_postgres,
+    serve_env,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import pgserver
     from pgserver._commands import pg_ctl
 
 pytestmark = pytest.mark.slow
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def manage(env, *args) -> str:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-
-
 def test_scim_survives_a_database_restart(tmp_path):
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
-    server.psql("CREATE DATABASE restart_test;")
+    server = own_postgres(tmp_path, "restart_test")
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": server.get_uri("restart_test"),
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "SCIM_RATE_LIMIT_PER_SECOND": "0",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    serve = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--no-seed"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = serve_env(
+        server.get_uri("restart_test"), port, WEB_CONCURRENCY="2", SCIM_RATE_LIMIT_PER_SECOND="0"
     )
+    serve = start_serve(env)
     answers: list[tuple[float, int, str, str | None]] = []
     stop = threading.Event()
     try:
-        deadline = time.monotonic() + 120
-        output = ""
-        while "Press Ctrl-C" not in output and time.monotonic() < deadline:
-            output += serve.stdout.readline()
+        wait_until_serving(serve)
         manage(env, "create_tenant", "restart")
         token = manage(env, "issue_token", "restart").strip()
         url = f"http://127.0.0.1:{port}/t/restart/scim/v2/Users?filter=userName%20eq%20%22a%22"
@@ -134,9 +101,5 @@ def test_scim_survives_a_database_restart(tmp_path):
         assert health.status_code == 200
     finally:
         stop.set()
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop_serve(serve)
         server.cleanup()

@@ -13,32 +13,15 @@ import psutil
 import pytest
 from django.conf import settings
 
+from tests.serving import free_port, serve_env, start_serve
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_serve_runs_web_and_worker_and_stops_on_ctrl_c(tmp_path, database_url):
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    env = serve_env(database_url, port, WEB_CONCURRENCY="1")
+    proc = start_serve(env, seed=True)
     try:
         output = ""
         deadline = time.monotonic() + 90
@@ -121,21 +104,8 @@ def wait_for(predicate, timeout=60.0):
 
 def test_serve_restarts_a_killed_worker_and_still_stops_on_ctrl_c(database_url):
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": database_url,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--no-seed"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    env = serve_env(database_url, port, WEB_CONCURRENCY="1")
+    proc = start_serve(env)
     try:
         first = wait_for(lambda: worker_of(proc))
         assert first is not None

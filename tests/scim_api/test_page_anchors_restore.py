@@ -7,23 +7,26 @@ The backup is put back — the five are there again — and five new users creat
 sum of writes is what the workers remember, with other rows. Only the server's start time tells
 the remembered positions are stale, and every deep page must still be the ordered slice."""
 
-import os
 import shutil
-import signal
 import subprocess
-import sys
 import time
 import warnings
 
 import httpx
 import pytest
-from django.conf import settings
 
-from tests.elium_portal.test_database_restart import free_port, manage
+from tests.serving import (
+    free_port,
+    manage,
+    own_postgres,
+    serve_env,
+    start_serve,
+    stop_serve,
+    wait_until_serving,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import pgserver
     from pgserver._commands import pg_ctl
 
 pytestmark = pytest.mark.slow
@@ -32,27 +35,12 @@ USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
 
 def test_deep_pages_after_a_restore_from_backup(tmp_path):
-    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="delete")
-    server.psql("CREATE DATABASE restore_test;")
+    server = own_postgres(tmp_path, "restore_test")
     port = free_port()
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "elium_portal.settings.local",
-        "DATABASE_URL": server.get_uri("restore_test"),
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "SCIM_RATE_LIMIT_PER_SECOND": "0",
-    }
-    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    serve = subprocess.Popen(
-        [sys.executable, "manage.py", "serve", "--no-seed"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    env = serve_env(
+        server.get_uri("restore_test"), port, WEB_CONCURRENCY="2", SCIM_RATE_LIMIT_PER_SECOND="0"
     )
+    serve = start_serve(env)
     base = f"http://127.0.0.1:{port}/t/restore/scim/v2"
 
     def pg(action):
@@ -88,10 +76,7 @@ def test_deep_pages_after_a_restore_from_backup(tmp_path):
         return pages
 
     try:
-        deadline = time.monotonic() + 120
-        output = ""
-        while "Press Ctrl-C" not in output and time.monotonic() < deadline:
-            output += serve.stdout.readline()
+        wait_until_serving(serve)
         manage(env, "create_tenant", "restore")
         token = manage(env, "issue_token", "restore").strip()
         with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
@@ -139,9 +124,5 @@ def test_deep_pages_after_a_restore_from_backup(tmp_path):
             assert ids == order[start - 1 : start + 4], start
         assert serve.poll() is None, "serve must stay up"
     finally:
-        serve.send_signal(signal.SIGINT)
-        try:
-            serve.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            serve.kill()
+        stop_serve(serve)
         server.cleanup()
