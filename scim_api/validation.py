@@ -28,7 +28,55 @@ def parse_uuid(value) -> uuid.UUID | None:
 
 def check_storable(value, where: str = "the request body") -> None:
     """Reject NUL characters, lone surrogates and non-finite numbers anywhere in ``value``
-    (keys included): PostgreSQL's text and jsonb types cannot hold them."""
+    (keys included): PostgreSQL's text and jsonb types cannot hold them.
+
+    Every SCIM write runs this over its body, and a PATCH over the whole patched document, so
+    the common case — plain JSON values, all storable — is one walk that builds nothing; only
+    when it finds something does :func:`_refuse_unstorable` walk again to say where."""
+    if not _storable(value):
+        _refuse_unstorable(value, where)
+
+
+def _storable(value) -> bool:
+    """True when ``value`` holds only JSON's own types and nothing PostgreSQL refuses. False
+    says "look closer", not "refused": other types are left to :func:`_refuse_unstorable`."""
+    stack = [value]
+    pop, extend = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if not _text_storable(item):
+                return False
+        elif kind is dict:
+            for key in item:
+                if type(key) is not str or not _text_storable(key):
+                    return False
+            extend(item.values())
+        elif kind is list:
+            extend(item)
+        elif kind is float:
+            if not math.isfinite(item):
+                return False
+        elif not (kind is int or kind is bool or item is None):
+            return False
+    return True
+
+
+def _text_storable(text: str) -> bool:
+    # Text that is all ASCII has no surrogates: the encoding is only tried for the rest.
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse_unstorable(value, where: str) -> None:
     stack = [(value, where)]
     while stack:
         item, path = stack.pop()
@@ -46,19 +94,20 @@ def check_storable(value, where: str = "the request body") -> None:
 
 
 def check_depth(value, limit: int = MAX_JSON_DEPTH) -> None:
-    """Reject a parsed JSON body whose objects and arrays nest deeper than ``limit``."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
+    """Reject a parsed JSON body whose objects and arrays nest deeper than ``limit``. Walked a
+    level at a time, looking only at the containers of each level."""
+    containers = (dict, list)
+    level = [value] if isinstance(value, containers) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > limit:
             raise InvalidSyntax(TOO_DEEP)
-        stack.extend((child, depth + 1) for child in children)
+        below = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, containers)]
+        level = below
 
 
 def _check_text(text: str, path: str) -> None:

@@ -16,7 +16,15 @@ from lark.exceptions import (
 )
 from scim2_models import ScimFilter
 from scim2_models.exceptions import InvalidFilterException
-from scim2_models.path import CompareOperator, FilterNode, LogicalExpr, Not, ValuePath
+from scim2_models.path import (
+    AttrPath,
+    CompareOperator,
+    Comparison,
+    FilterNode,
+    LogicalExpr,
+    Not,
+    ValuePath,
+)
 
 from scim_api.errors import InvalidFilter
 from scim_api.policy import CompatibilityPolicy
@@ -29,6 +37,12 @@ MAX_FILTER_LENGTH = 4096
 #: parsing, so this must stay below that.)
 MAX_NESTING_DEPTH = 16
 
+#: Azure AD's matching query, sent for every object of a cycle: ``userName eq "value"``, a plain
+#: attribute name, ``eq`` and a quoted value without escapes or control characters. That shape
+#: is read without the grammar, into the tree the grammar builds for it (the grammar's parse of
+#: a filter with a value never seen before was a twelfth of such a request's time).
+_PLAIN_EQ = re.compile(r'([A-Za-z][A-Za-z0-9_-]*) eq "([^"\\\x00-\x1f\x7f]*)"')
+
 
 def parse_filter(text: str, *, policy: CompatibilityPolicy) -> FilterNode:
     """Parse filter text into scim2-models' syntax tree, or raise :class:`InvalidFilter`."""
@@ -40,6 +54,10 @@ def parse_filter(text: str, *, policy: CompatibilityPolicy) -> FilterNode:
         )
     if not text.strip():
         raise InvalidFilter("the filter is empty")
+    plain = _PLAIN_EQ.fullmatch(text)
+    if plain and plain[1].lower() != "not":  # the grammar's one keyword an attribute can spell
+        attribute, value = plain.groups()
+        return Comparison(attr_path=AttrPath(attr=attribute), op=CompareOperator.eq, value=value)
     try:
         node = ScimFilter(text).ast
     except InvalidFilterException as exc:

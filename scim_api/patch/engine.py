@@ -3,13 +3,12 @@ operation, and the checks on the whole document."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any, Literal
 
 from scim_api.errors import InvalidPath, InvalidSyntax, InvalidValue, NoTarget, TooMany
 from scim_api.patch.apply import _Apply
 from scim_api.patch.coercion import _Coercion
-from scim_api.patch.common import _find_key, _json_type, _present, _short
+from scim_api.patch.common import _find_key, _json_copy, _json_type, _present, _short
 from scim_api.patch.members import _MemberOperations
 from scim_api.patch.paths import _PathResolution
 from scim_api.patch.results import MemberChanges, PatchResult
@@ -130,7 +129,7 @@ class _Engine(_PathResolution, _Apply, _Coercion, _MemberOperations, _ValueFilte
         self.resource = resource
         self.policy = policy
         self.mode = mode
-        self.doc: dict = copy.deepcopy(document) if isinstance(document, dict) else {}
+        self.doc: dict = _json_copy(document) if isinstance(document, dict) else {}
         self.password: str | None = None
         self.members = MemberChanges()
 

@@ -11,9 +11,12 @@ from django.db import transaction
 from django.db.models import Q
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scim2_models import ScimFilter
+from scim2_models.exceptions import InvalidFilterException
 
 from scim_api.errors import InvalidFilter, InvalidValue
 from scim_api.filters import MAX_FILTER_LENGTH, compile_filter, compile_sort
+from scim_api.filters.parse import _PLAIN_EQ, parse_filter
 from scim_api.models import ScimGroup, ScimUser
 from scim_api.policy import AZURE_AD_TOLERANT, STRICT_RFC
 from scim_api.schema import ENTERPRISE_USER
@@ -716,3 +719,43 @@ def test_filter_and_its_negation_partition_the_tenant(population, text):
 
     assert matched.isdisjoint(unmatched)
     assert matched | unmatched == set(rows.values_list("pk", flat=True))
+
+
+# -- Azure AD's matching query, read without the grammar ------------------------------------
+
+_ATTRIBUTE_NAMES = st.sampled_from(
+    ["userName", "externalId", "displayName", "USERNAME", "and", "or", "not", "NoT", "pr", "eq"]
+    + ["true", "false", "null", "x-y", "a_b", "A1", "meta", "emails"]
+) | st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,12}", fullmatch=True)
+_VALUES = st.text(
+    alphabet=st.characters(codec="utf-8") | st.sampled_from('"\\\x00\x1f\x7f \t[]()'), max_size=24
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_ATTRIBUTE_NAMES, _VALUES, st.sampled_from(["eq", "EQ", "ne", "co"]))
+def test_a_comparison_is_read_into_the_grammars_tree_or_refused_as_it_refuses(
+    attribute, value, operator
+):
+    text = f'{attribute} {operator} "{value}"'
+    try:
+        grammar = ScimFilter(text).ast
+    except InvalidFilterException:
+        with pytest.raises(InvalidFilter):
+            parse_filter(text, policy=AZURE_AD_TOLERANT)
+        return
+    fast = parse_filter(text, policy=AZURE_AD_TOLERANT)
+    assert fast == grammar
+    assert (str(fast), repr(fast)) == (str(grammar), repr(grammar))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'userName eq "alex@contoso.com"',
+        'externalId eq "8e3d7c1a-0000-4000-8000-000000000001"',
+        'displayName eq "Sales & Marketing (EMEA) [all]"',
+    ],
+)
+def test_azure_ad_matching_queries_take_the_plain_reading(text):
+    assert _PLAIN_EQ.fullmatch(text)
