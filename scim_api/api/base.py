@@ -25,7 +25,7 @@ from rest_framework.views import APIView
 
 from elium_portal.models import Tenant
 from scim_api import ratelimit
-from scim_api.authentication import ScimBearerAuthentication, client_ip
+from scim_api.authentication import ScimBearerAuthentication, client_ip, request_header
 from scim_api.errors import InvalidSyntax, ScimError, Uniqueness
 from scim_api.feed import Origin, parse_request_id
 from scim_api.policy import POLICIES, CompatibilityPolicy
@@ -227,7 +227,7 @@ class ScimView(APIView):
             duration_ms=(time.perf_counter() - started) * 1000,
             client_ip=client_ip(request),
             request_id=request_id,
-            client_request_id=request.headers.get("client-request-id"),
+            client_request_id=request_header(request, "client-request-id"),
             request_body=None if skip_body else request.body,
             response_body=getattr(response, "content", b""),
             # Anyone can send requests no token was accepted for: one row per minute and
@@ -255,7 +255,7 @@ class ScimView(APIView):
         # The feed shares the request log's id: the client's client-request-id, else ours.
         self.origin = Origin(
             token_prefix=request.auth.display_prefix,
-            request_id=parse_request_id(request.headers.get("client-request-id"))
+            request_id=parse_request_id(request_header(request, "client-request-id"))
             or request._request._scim_request_id,
         )
         wait = ratelimit.take(request.auth.pk) if self.rate_limited else None

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from scim_api import selectors
 from scim_api.api.base import RawJSON, ScimView
+from scim_api.authentication import request_header
 from scim_api.errors import InvalidFilter, InvalidSyntax, InvalidValue, ScimError
 from scim_api.representation import (
     AttrRef,
@@ -162,7 +163,7 @@ class ResourceView(ScimView):
         return data
 
     def if_match(self, request) -> str | None:
-        return request.headers.get("If-Match")
+        return request_header(request, "If-Match")
 
     def single(self, request, obj, *, status_code=200, params: ListParams | None = None):
         params = params or self.projection(request)
@@ -182,7 +183,7 @@ class ResourceView(ScimView):
         return f"{self.base_url}/{self.resource_type}s/{obj.id}"
 
     def not_modified(self, request, obj) -> Response | None:
-        if_none_match = request.headers.get("If-None-Match")
+        if_none_match = request_header(request, "If-None-Match")
         if if_none_match and etag(obj.version) in [v.strip() for v in if_none_match.split(",")]:
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
             response["ETag"] = etag(obj.version)

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from elium_portal.services.tokens import tenant_scim_set_enabled
-from tests.factories import ScimTokenFactory, TenantFactory
+from tests.factories import ScimTokenFactory, ScimUserFactory, TenantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +128,23 @@ def test_discovery_endpoints_answer_with_a_token(client):
     ).json()
     assert user_schema["name"] == "User"
     assert client.get(f"{base}/Schemas/urn:nope", **auth).status_code == 404
+
+
+def test_a_scim_request_reads_its_headers_without_building_request_headers(client):
+    """The token, client-request-id and the ETag conditions are read from the WSGI environ:
+    ``request.headers`` (a mapping of every header, built on first use) is never built."""
+    token = ScimTokenFactory()
+    user = ScimUserFactory(tenant=token.tenant)
+    url = f"/t/{token.tenant.slug}/scim/v2/Users/{user.id}"
+    headers = {
+        "HTTP_AUTHORIZATION": f"bearer {token.plaintext}",  # the scheme in any case
+        "HTTP_CLIENT_REQUEST_ID": "4f3a6b0e-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+    }
+
+    response = client.get(url, HTTP_IF_NONE_MATCH=f'W/"{user.version}"', **headers)
+
+    assert response.status_code == 304
+    assert "headers" not in response.wsgi_request.__dict__
+    response = client.delete(url, HTTP_IF_MATCH='W/"999"', **headers)
+    assert response.status_code == 412
+    assert "headers" not in response.wsgi_request.__dict__
