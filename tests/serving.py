@@ -15,6 +15,18 @@ from django.conf import settings
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import pgserver
+    from pgserver._commands import pg_ctl  # the tests stop and start their own server with it
+
+__all__ = [
+    "free_port",
+    "manage",
+    "own_postgres",
+    "pg_ctl",
+    "serve_env",
+    "start_serve",
+    "stop_serve",
+    "wait_until_serving",
+]
 
 
 def free_port() -> int:

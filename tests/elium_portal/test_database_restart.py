@@ -5,7 +5,6 @@ anything. Real processes: a PostgreSQL of its own, ``manage.py serve``, HTTP loa
 
 import threading
 import time
-import warnings
 
 import httpx
 import pytest
@@ -14,15 +13,12 @@ from tests.serving import (
     free_port,
     manage,
     own_postgres,
+    pg_ctl,
     serve_env,
     start_serve,
     stop_serve,
     wait_until_serving,
 )
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from pgserver._commands import pg_ctl
 
 pytestmark = pytest.mark.slow
 

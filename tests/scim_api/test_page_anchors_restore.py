@@ -10,7 +10,6 @@ the remembered positions are stale, and every deep page must still be the ordere
 import shutil
 import subprocess
 import time
-import warnings
 
 import httpx
 import pytest
@@ -19,15 +18,12 @@ from tests.serving import (
     free_port,
     manage,
     own_postgres,
+    pg_ctl,
     serve_env,
     start_serve,
     stop_serve,
     wait_until_serving,
 )
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")
-    from pgserver._commands import pg_ctl
 
 pytestmark = pytest.mark.slow
 
