@@ -12,6 +12,16 @@ process has loaded what it lives with:
 - the young generation is collected every :data:`YOUNG_THRESHOLD` allocations instead of 700:
   cyclic garbage lives a little longer (a few megabytes at most), and is still collected.
 
+A web worker also collects between requests (:func:`collect_between_requests`). Django and DRF
+leave each request in reference cycles (the request and its ``auser``, the view and DRF's
+request, the response and its ``renderer_context``): ~90 objects of cyclic garbage per SCIM
+request, which only the collector frees. Left to :data:`YOUNG_THRESHOLD`, a collection came
+every ~200 requests and walked all of it at once: ~20 ms on average and up to 65 ms in a
+worker under load, with the requests queued behind it waiting too. Collected once a request
+has been answered and at least :data:`BETWEEN_REQUESTS` young objects are left, each pass walks
+~1,000 objects, almost all of them garbage (~1 ms), and no request waits on a long one. A
+large request (a page of 100 users) still runs under :data:`YOUNG_THRESHOLD`.
+
 Reference counting, which frees almost everything, is untouched."""
 
 from __future__ import annotations
@@ -19,7 +29,11 @@ from __future__ import annotations
 import gc
 import sys
 
+from django.core.signals import request_finished
+
 YOUNG_THRESHOLD = 20_000
+#: Young objects left after a request that make the web worker collect before the next one.
+BETWEEN_REQUESTS = 1_000
 
 
 def tune_gc() -> None:
@@ -27,6 +41,28 @@ def tune_gc() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, older, oldest)
+
+
+def collect_between_requests(**kwargs) -> None:
+    """``request_finished`` receiver of the web workers (the response has been sent when it
+    runs): collect what requests have left, as CPython would have at its own threshold — the
+    young generation, and an older one when enough young collections have run since its last."""
+    young, middle, old = gc.get_count()
+    if young < BETWEEN_REQUESTS:
+        return
+    _, middle_threshold, old_threshold = gc.get_threshold()
+    if middle < middle_threshold:
+        gc.collect(0)
+    elif old < old_threshold:
+        gc.collect(1)
+    else:
+        gc.collect(2)
+
+
+def tune_web_worker() -> None:
+    """What ``elium_portal.wsgi`` does once the application is loaded."""
+    tune_gc()
+    request_finished.connect(collect_between_requests, dispatch_uid="elium_collect_between")
 
 
 def on_procrastinate_app_ready(app) -> None:

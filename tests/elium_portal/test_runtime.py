@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from elium_portal import runtime
-from elium_portal.runtime import YOUNG_THRESHOLD
+from elium_portal.runtime import BETWEEN_REQUESTS, YOUNG_THRESHOLD, collect_between_requests
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -42,3 +44,78 @@ def test_the_background_worker_is_tuned_and_other_commands_are_not(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["manage.py", "procrastinate", "worker", "--name", "w"])
     runtime.on_procrastinate_app_ready(None)
     assert len(tuned) == 1
+
+
+def test_a_web_worker_collects_what_a_request_left_in_cycles_once_it_is_answered():
+    """The WSGI module connects the collection to ``request_finished``: garbage in cycles, too
+    little to reach the young threshold, is freed when a request ends, not ~200 requests
+    later in one long pass."""
+    probe = (
+        "import gc, json, weakref; import elium_portal.wsgi\n"
+        "from django.core.signals import request_finished\n"
+        "class Node: pass\n"
+        "def cycle():\n"
+        "    node = Node(); node.me = node; return node\n"
+        "first = cycle(); alive = weakref.ref(first); del first\n"
+        "for _ in range(1500): cycle()\n"
+        "before = gc.get_count()[0]\n"
+        "request_finished.send(sender=None)\n"
+        "print(json.dumps([before, alive() is None, gc.get_count()[0]]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "elium_portal.settings.test"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    before, freed, after = json.loads(out.stdout.strip().splitlines()[-1])
+    assert BETWEEN_REQUESTS <= before < YOUNG_THRESHOLD  # the collector had not run by itself
+    assert freed
+    assert after < 100
+
+
+@pytest.fixture
+def collections():
+    """The generations collected, with automatic collection out of the way."""
+    threshold = gc.get_threshold()
+    collected = []
+
+    def record(phase, info):
+        if phase == "start":
+            collected.append(info["generation"])
+
+    gc.collect()
+    gc.set_threshold(1_000_000, threshold[1], threshold[2])
+    gc.callbacks.append(record)
+    try:
+        yield collected
+    finally:
+        gc.callbacks.remove(record)
+        gc.set_threshold(*threshold)
+
+
+def _young_garbage(count):
+    for _ in range(count):
+        node = []
+        node.append(node)
+
+
+def test_a_request_that_left_little_is_not_followed_by_a_collection(collections):
+    _young_garbage(BETWEEN_REQUESTS // 2)
+    collect_between_requests()
+    assert collections == []
+
+
+def test_the_older_generations_are_collected_after_as_many_younger_passes_as_cpython_waits(
+    collections,
+):
+    _, middle_threshold, old_threshold = gc.get_threshold()
+    while 2 not in collections and len(collections) < 1_000:
+        _young_garbage(BETWEEN_REQUESTS + 10)
+        collect_between_requests()
+    every_middle = [0] * middle_threshold + [1]
+    assert collections == every_middle * old_threshold + [0] * middle_threshold + [2]
+    assert gc.get_count()[1:] == (0, 0)  # the full pass started every count again
