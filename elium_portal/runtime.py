@@ -17,8 +17,8 @@ leave each request in reference cycles (the request and its ``auser``, the view 
 request, the response and its ``renderer_context``): ~90 objects of cyclic garbage per SCIM
 request, which only the collector frees. Left to :data:`YOUNG_THRESHOLD`, a collection came
 every ~200 requests and walked all of it at once: ~20 ms on average and up to 65 ms in a
-worker under load, with the requests queued behind it waiting too. Collected once a request
-has been answered and at least :data:`BETWEEN_REQUESTS` young objects are left, each pass walks
+worker under load, with the requests queued behind it waiting too. Collected before a request
+is handled, once at least :data:`BETWEEN_REQUESTS` young objects are left, each pass walks
 ~1,000 objects, almost all of them garbage (~1 ms), and no request waits on a long one. A
 large request (a page of 100 users) still runs under :data:`YOUNG_THRESHOLD`.
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import gc
 import sys
 
-from django.core.signals import request_finished
+from django.core.signals import request_started
 
 YOUNG_THRESHOLD = 20_000
 #: Young objects left after a request that make the web worker collect before the next one.
@@ -44,9 +44,11 @@ def tune_gc() -> None:
 
 
 def collect_between_requests(**kwargs) -> None:
-    """``request_finished`` receiver of the web workers (the response has been sent when it
-    runs): collect what requests have left, as CPython would have at its own threshold — the
-    young generation, and an older one when enough young collections have run since its last."""
+    """``request_started`` receiver of the web workers: collect what earlier requests have left,
+    as CPython would have at its own threshold — the young generation, and an older one when
+    enough young collections have run since its last. At the start of a request, what the last
+    one kept alive until it was answered (a page's 100 documents) has been freed: only its
+    garbage is left to walk."""
     young, middle, old = gc.get_count()
     if young < BETWEEN_REQUESTS:
         return
@@ -62,7 +64,7 @@ def collect_between_requests(**kwargs) -> None:
 def tune_web_worker() -> None:
     """What ``elium_portal.wsgi`` does once the application is loaded."""
     tune_gc()
-    request_finished.connect(collect_between_requests, dispatch_uid="elium_collect_between")
+    request_started.connect(collect_between_requests, dispatch_uid="elium_collect_between")
 
 
 def on_procrastinate_app_ready(app) -> None:

@@ -46,20 +46,20 @@ def test_the_background_worker_is_tuned_and_other_commands_are_not(monkeypatch):
     assert len(tuned) == 1
 
 
-def test_a_web_worker_collects_what_a_request_left_in_cycles_once_it_is_answered():
-    """The WSGI module connects the collection to ``request_finished``: garbage in cycles, too
-    little to reach the young threshold, is freed when a request ends, not ~200 requests
+def test_a_web_worker_collects_what_requests_left_in_cycles_before_the_next_one():
+    """The WSGI module connects the collection to ``request_started``: garbage in cycles, too
+    little to reach the young threshold, is freed before the next request, not ~200 requests
     later in one long pass."""
     probe = (
         "import gc, json, weakref; import elium_portal.wsgi\n"
-        "from django.core.signals import request_finished\n"
+        "from django.core.signals import request_started\n"
         "class Node: pass\n"
         "def cycle():\n"
         "    node = Node(); node.me = node; return node\n"
         "first = cycle(); alive = weakref.ref(first); del first\n"
         "for _ in range(1500): cycle()\n"
         "before = gc.get_count()[0]\n"
-        "request_finished.send(sender=None)\n"
+        "request_started.send(sender=None)\n"
         "print(json.dumps([before, alive() is None, gc.get_count()[0]]))"
     )
     out = subprocess.run(
