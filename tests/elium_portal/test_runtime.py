@@ -103,7 +103,7 @@ def _young_garbage(count):
         node.append(node)
 
 
-def test_a_request_that_left_little_is_not_followed_by_a_collection(collections):
+def test_little_left_by_earlier_requests_is_not_collected_yet(collections):
     _young_garbage(BETWEEN_REQUESTS // 2)
     collect_between_requests()
     assert collections == []
