@@ -59,7 +59,7 @@ def test_a_web_worker_collects_what_requests_left_in_cycles_before_the_next_one(
         "first = cycle(); alive = weakref.ref(first); del first\n"
         "for _ in range(1500): cycle()\n"
         "before = gc.get_count()[0]\n"
-        "request_started.send(sender=None)\n"
+        "request_started.send(sender=None, environ={'wsgi.multithread': False})\n"
         "print(json.dumps([before, alive() is None, gc.get_count()[0]]))"
     )
     out = subprocess.run(
@@ -103,9 +103,21 @@ def _young_garbage(count):
         node.append(node)
 
 
+SINGLE_THREADED = {"wsgi.multithread": False}
+
+
 def test_little_left_by_earlier_requests_is_not_collected_yet(collections):
     _young_garbage(BETWEEN_REQUESTS // 2)
-    collect_between_requests()
+    collect_between_requests(environ=SINGLE_THREADED)
+    assert collections == []
+
+
+@pytest.mark.parametrize("environ", [{"wsgi.multithread": True}, {}, None])
+def test_a_worker_that_may_have_other_requests_in_flight_leaves_it_to_the_threshold(
+    collections, environ
+):
+    _young_garbage(BETWEEN_REQUESTS * 3)
+    collect_between_requests(environ=environ)
     assert collections == []
 
 
@@ -115,7 +127,7 @@ def test_the_older_generations_are_collected_after_as_many_younger_passes_as_cpy
     _, middle_threshold, old_threshold = gc.get_threshold()
     while 2 not in collections and len(collections) < 1_000:
         _young_garbage(BETWEEN_REQUESTS + 10)
-        collect_between_requests()
+        collect_between_requests(environ=SINGLE_THREADED)
     every_middle = [0] * middle_threshold + [1]
     assert collections == every_middle * old_threshold + [0] * middle_threshold + [2]
     assert gc.get_count()[1:] == (0, 0)  # the full pass started every count again
