@@ -15,11 +15,8 @@ from elium_portal.runtime import BETWEEN_REQUESTS, YOUNG_THRESHOLD, collect_betw
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_loading_the_wsgi_application_freezes_what_it_loaded_and_raises_the_young_threshold():
-    probe = (
-        "import gc, json; import elium_portal.wsgi; "
-        "print(json.dumps([gc.get_threshold(), gc.get_freeze_count()]))"
-    )
+def _in_a_fresh_process(probe):
+    """Run ``probe`` in a new Python that loads the test settings; its last line, as JSON."""
     out = subprocess.run(
         [sys.executable, "-c", probe],
         cwd=ROOT,
@@ -29,7 +26,15 @@ def test_loading_the_wsgi_application_freezes_what_it_loaded_and_raises_the_youn
         check=True,
         timeout=120,
     )
-    threshold, frozen = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_loading_the_wsgi_application_freezes_what_it_loaded_and_raises_the_young_threshold():
+    probe = (
+        "import gc, json; import elium_portal.wsgi; "
+        "print(json.dumps([gc.get_threshold(), gc.get_freeze_count()]))"
+    )
+    threshold, frozen = _in_a_fresh_process(probe)
     assert threshold[0] == YOUNG_THRESHOLD
     assert threshold[1:] == [10, 10]  # the older generations as CPython has them
     assert frozen > 10_000  # Django, DRF and the views: long-lived, never collected
@@ -62,16 +67,7 @@ def test_a_web_worker_collects_what_requests_left_in_cycles_before_the_next_one(
         "request_started.send(sender=None, environ={'wsgi.multithread': False})\n"
         "print(json.dumps([before, alive() is None, gc.get_count()[0]]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=ROOT,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "elium_portal.settings.test"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    before, freed, after = json.loads(out.stdout.strip().splitlines()[-1])
+    before, freed, after = _in_a_fresh_process(probe)
     assert BETWEEN_REQUESTS <= before < YOUNG_THRESHOLD  # the collector had not run by itself
     assert freed
     assert after < 100
