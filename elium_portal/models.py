@@ -133,7 +133,12 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,  # membership_unique_per_tenant starts with it
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -213,7 +218,12 @@ class ScimTokenAddress(models.Model):
     """The IP addresses a token has been used from, so the first use from a new address is
     recorded once in the security log."""
 
-    token = models.ForeignKey(ScimToken, on_delete=models.CASCADE, related_name="addresses")
+    token = models.ForeignKey(
+        ScimToken,
+        on_delete=models.CASCADE,
+        related_name="addresses",
+        db_index=False,  # scim_token_address_once starts with it
+    )
     ip = models.GenericIPAddressField()
     first_seen_at = models.DateTimeField()
 
@@ -232,7 +242,12 @@ class TokenFormSubmission(models.Model):
     (which would silently push the token just copied into its grace period). Rows are only
     needed while a form can still be submitted, and are pruned after that."""
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,  # token_form_submission_once starts with it
+    )
     submission_id = models.CharField(max_length=64)
     created_at = models.DateTimeField()
 
@@ -263,7 +278,12 @@ class AuditEvent(models.Model):
         LOGIN_LOCKED_OUT = "login.locked_out", "Sign-in locked after repeated failures"
         LOGIN_UNLOCKED = "login.unlocked", "Sign-in lockout cleared by support"
 
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="audit_events",
+        db_index=False,  # audit_tenant_recent starts with it
+    )
     action = models.CharField(max_length=40, choices=Action.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -57,7 +57,12 @@ class DirectoryUser(models.Model):
     Soft deletion (Entra's recycle bin) sets ``deleted_at``; the row stays so the provisioning
     engine can disable the target user, as Entra does."""
 
-    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="users")
+    directory = models.ForeignKey(
+        Directory,
+        on_delete=models.CASCADE,
+        related_name="users",
+        db_index=False,  # provisioning_user_unique_object_id starts with it
+    )
     object_id = models.UUIDField("Object ID", default=uuid.uuid4, editable=False)
     user_principal_name = models.CharField("User principal name", max_length=255)
     mail = models.CharField("Email", max_length=255, blank=True)
@@ -175,7 +180,12 @@ class DirectoryUser(models.Model):
 class DirectoryGroup(models.Model):
     """A group of the emulated directory. Members may be users or (nested) groups."""
 
-    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="groups")
+    directory = models.ForeignKey(
+        Directory,
+        on_delete=models.CASCADE,
+        related_name="groups",
+        db_index=False,  # provisioning_group_unique_object_id starts with it
+    )
     object_id = models.UUIDField("Object ID", default=uuid.uuid4, editable=False)
     display_name = models.CharField("Group name", max_length=256)
     mail_nickname = models.CharField("Mail nickname", max_length=64, blank=True)
@@ -280,7 +290,12 @@ class ChangeRecord(models.Model):
         RESTORED = "restored", "Restored"
 
     id = models.BigAutoField(primary_key=True)
-    directory = models.ForeignKey(Directory, on_delete=models.CASCADE, related_name="changes")
+    directory = models.ForeignKey(
+        Directory,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,  # provisioning_change_feed starts with it
+    )
     object_type = models.CharField(max_length=16, choices=ObjectType.choices)
     object_id = models.UUIDField(help_text="The user or group the change is about.")
     related_object_id = models.UUIDField(
@@ -351,7 +366,10 @@ class AppRole(models.Model):
     USER = "User"
 
     application = models.ForeignKey(
-        EnterpriseApplication, on_delete=models.CASCADE, related_name="roles"
+        EnterpriseApplication,
+        on_delete=models.CASCADE,
+        related_name="roles",
+        db_index=False,  # provisioning_role_unique_name starts with it
     )
     role_id = models.UUIDField(default=uuid.uuid4, editable=False)
     display_name = models.CharField(max_length=120)
@@ -526,7 +544,12 @@ class ObjectMapping(models.Model):
         USER = "user", "User"
         GROUP = "group", "Group"
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="mappings")
+    job = models.ForeignKey(
+        ProvisioningJob,
+        on_delete=models.CASCADE,
+        related_name="mappings",
+        db_index=False,  # provisioning_object_mapping_unique_type starts with it
+    )
     object_type = models.CharField(max_length=8, choices=ObjectType.choices)
     name = models.CharField(max_length=200)
     enabled = models.BooleanField(default=True)
@@ -566,7 +589,10 @@ class AttributeMapping(models.Model):
         ON_CREATE = "OnlyDuringCreation", "Only during object creation"
 
     object_mapping = models.ForeignKey(
-        ObjectMapping, on_delete=models.CASCADE, related_name="attributes"
+        ObjectMapping,
+        on_delete=models.CASCADE,
+        related_name="attributes",
+        db_index=False,  # provisioning_attribute_unique_target starts with it
     )
     mapping_type = models.CharField(
         "Mapping type", max_length=16, choices=MappingType.choices, default=MappingType.DIRECT
@@ -741,7 +767,12 @@ class ProvisioningCycle(models.Model):
         FAILED = "Failed", "Failed"
         QUARANTINED = "Quarantined", "Quarantined"
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="cycles")
+    job = models.ForeignKey(
+        ProvisioningJob,
+        on_delete=models.CASCADE,
+        related_name="cycles",
+        db_index=False,  # provisioning_cycle_recent starts with it
+    )
     cycle_id = models.UUIDField("Cycle ID", default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     state = models.CharField(max_length=24, choices=State.choices, default=State.RUNNING)
@@ -809,7 +840,10 @@ class ConnectorObject(models.Model):
         DELETE = "Delete", "Delete"
 
     job = models.ForeignKey(
-        ProvisioningJob, on_delete=models.CASCADE, related_name="connector_objects"
+        ProvisioningJob,
+        on_delete=models.CASCADE,
+        related_name="connector_objects",
+        db_index=False,  # provisioning_connector_object_unique starts with it
     )
     object_type = models.CharField(max_length=8, choices=ObjectType.choices)
     source_id = models.UUIDField()
@@ -878,7 +912,12 @@ class ProvisioningLogEntry(models.Model):
         SKIPPED = "Skipped", "Skipped"
         WARNING = "Warning", "Warning"
 
-    job = models.ForeignKey(ProvisioningJob, on_delete=models.CASCADE, related_name="log_entries")
+    job = models.ForeignKey(
+        ProvisioningJob,
+        on_delete=models.CASCADE,
+        related_name="log_entries",
+        db_index=False,  # provisioning_log_recent starts with it
+    )
     cycle_id = models.UUIDField("Cycle ID", null=True, blank=True)
     change_id = models.UUIDField("Change ID", default=uuid.uuid4, unique=True, editable=False)
     activity_at = models.DateTimeField()

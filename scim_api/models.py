@@ -26,7 +26,12 @@ class ScimUser(models.Model):
     """A user provisioned into an Elium tenant over SCIM (RFC 7643 §4.1 + extensions)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_users")
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="scim_users",
+        db_index=False,  # scim_user_page_order starts with it
+    )
     user_name = models.CharField(max_length=256)
     # NULL means "no externalId"; an empty string is a value a client sent.
     external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001
@@ -70,7 +75,12 @@ class ScimGroup(models.Model):
     """A group provisioned into an Elium tenant over SCIM (RFC 7643 §4.2)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="scim_groups")
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="scim_groups",
+        db_index=False,  # scim_group_page_order starts with it
+    )
     display_name = models.CharField(max_length=256)
     # NULL means "no externalId"; an empty string is a value a client sent.
     external_id = models.CharField(max_length=256, null=True, blank=True)  # noqa: DJ001
@@ -106,9 +116,19 @@ class ScimGroupMember(models.Model):
     """One member of a group: a user or a (nested) group of the same tenant."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
-    group = models.ForeignKey(ScimGroup, on_delete=models.CASCADE, related_name="memberships")
+    group = models.ForeignKey(
+        ScimGroup,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,  # scim_member_user_once starts with it
+    )
     user = models.ForeignKey(
-        ScimUser, on_delete=models.CASCADE, null=True, blank=True, related_name="group_memberships"
+        ScimUser,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="group_memberships",
+        db_index=False,  # scim_member_by_user starts with it
     )
     member_group = models.ForeignKey(
         ScimGroup,
@@ -196,7 +216,12 @@ class ScimRequestLog(models.Model):
     fill the table nor push real failures off the Security page."""
 
     tenant = models.ForeignKey(
-        Tenant, on_delete=models.CASCADE, related_name="scim_requests", null=True, blank=True
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="scim_requests",
+        null=True,
+        blank=True,
+        db_index=False,  # scim_request_recent starts with it
     )
     created_at = models.DateTimeField()
     request_id = models.UUIDField(default=uuid.uuid4, editable=False)
