@@ -172,7 +172,7 @@ def insert_series(model, count: int, values: dict[str, str], *, start: int = 1) 
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{model._meta.db_table}" ({", ".join(columns)}) '
-            f"SELECT {', '.join(expressions)} FROM generate_series(%s, %s) AS n",
+            f"SELECT {', '.join(expressions)} FROM generate_series(%s::int, %s::int) AS n",
             [start, start + count - 1],
         )
         cursor.execute(f'ANALYZE "{model._meta.db_table}"')
