@@ -62,6 +62,19 @@ def directory_user_list(*, directory: Directory, search: str = "") -> QuerySet[D
     return users
 
 
+def first_rows(queryset: QuerySet, *, total: int, size: int) -> list:
+    """The first ``size`` rows of ``queryset``, which had ``total`` rows when counted just
+    before: read without a ``LIMIT`` when those were no more than ``size`` (rows added since
+    are cut off here).
+
+    With a ``LIMIT``, PostgreSQL reads a search's candidates in the order of the index that
+    serves the list's ordering, filtering each, because it expects a share of any ``LIKE`` to
+    match and the first ones to come soon: a search matching 11 of 100,000 directory users
+    walked all 100,000 entries of that index and their rows (150 ms). Without one, it scans
+    the table and sorts the matches (55 ms). Many matches keep the ``LIMIT``, and come soon."""
+    return list(queryset if total <= size else queryset[:size])[:size]
+
+
 def directory_user_get(*, directory: Directory, object_id: uuid.UUID) -> DirectoryUser:
     user = DirectoryUser.objects.for_directory(directory).filter(object_id=object_id).first()
     if user is None:

@@ -104,11 +104,15 @@ class ApplicationUsersGroupsView(ApplicationMixin, TemplateView):
         self.user_total, self.group_total = users.count(), groups.count()
         users = [
             (f"user:{u.object_id}", f"{u.display_name} ({u.user_principal_name})")
-            for u in users.order_by("display_name", "pk")[: self.picker_size]
+            for u in selectors.first_rows(
+                users.order_by("display_name", "pk"), total=self.user_total, size=self.picker_size
+            )
         ]
         groups = [
             (f"group:{g.object_id}", f"{g.display_name} (group)")
-            for g in groups.order_by("display_name", "pk")[: self.picker_size]
+            for g in selectors.first_rows(
+                groups.order_by("display_name", "pk"), total=self.group_total, size=self.picker_size
+            )
         ]
         roles = [(str(r.role_id), r.display_name) for r in self.application.roles.all()]
         return {"principals": users + groups, "roles": roles}

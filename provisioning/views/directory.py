@@ -73,12 +73,16 @@ class DirectoryOverviewView(DirectoryMixin, TemplateView):
 class UserListView(DirectoryMixin, TemplateView):
     template_name = "provisioning/user_list.html"
     menu = "users"
+    #: How many users the page lists; a search finds the others.
+    page_size = 200
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         search = self.request.GET.get("q", "")
         users = selectors.directory_user_list(directory=self.directory, search=search)
-        context.update(search=search, users=users[:200], total=users.count())
+        total = users.count()
+        shown = selectors.first_rows(users, total=total, size=self.page_size)
+        context.update(search=search, users=shown, total=total)
         return context
 
 

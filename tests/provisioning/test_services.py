@@ -2,6 +2,8 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from provisioning.crypto import secret_decrypt
 from provisioning.defaults import ACTIVE_EXPRESSION
@@ -14,7 +16,12 @@ from provisioning.models import (
     ProvisioningJob,
 )
 from provisioning.scoping import ScopingClause, ScopingFilter, ScopingOperator, filters_from_json
-from provisioning.selectors import change_records_after, change_watermark, directory_user_list
+from provisioning.selectors import (
+    change_records_after,
+    change_watermark,
+    directory_user_list,
+    first_rows,
+)
 from provisioning.services import directory as directory_services
 from provisioning.services.applications import (
     app_role_assignment_create,
@@ -193,6 +200,39 @@ def test_user_search_matches_name_upn_and_mail():
     found = directory_user_list(directory=ada.directory, search="love")
     assert list(found) == [ada]
     assert list(directory_user_list(directory=ada.directory, search=str(ada.object_id))) == [ada]
+
+
+def _first_rows_read(directory, *, size):
+    """(what first_rows gives, the SQL of its read) for the directory's users, counted first."""
+    users = directory_user_list(directory=directory)
+    total = users.count()
+    with CaptureQueriesContext(connection) as queries:
+        rows = first_rows(users, total=total, size=size)
+    (read,) = [query["sql"] for query in queries.captured_queries]
+    return rows, read
+
+
+def test_first_rows_reads_a_few_matches_whole_and_many_up_to_the_size():
+    directory = DirectoryFactory()
+    for name in ["Cy", "Ann", "Bea", "Dee"]:
+        DirectoryUserFactory(directory=directory, display_name=name)
+
+    rows, read = _first_rows_read(directory, size=4)
+    assert [u.display_name for u in rows] == ["Ann", "Bea", "Cy", "Dee"]
+    assert "LIMIT" not in read  # PostgreSQL scans and sorts rather than walk an index
+
+    rows, read = _first_rows_read(directory, size=3)
+    assert [u.display_name for u in rows] == ["Ann", "Bea", "Cy"]
+    assert "LIMIT 3" in read
+
+
+def test_first_rows_cuts_off_rows_added_after_the_count():
+    directory = DirectoryFactory()
+    DirectoryUserFactory(directory=directory, display_name="Ann")
+    users = directory_user_list(directory=directory)
+    total = users.count()
+    DirectoryUserFactory(directory=directory, display_name="Abe")
+    assert [u.display_name for u in first_rows(users, total=total, size=1)] == ["Abe"]
 
 
 @pytest.mark.parametrize(
