@@ -23,7 +23,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from gunicorn.config import Keepalive
 
+from provisioning.engine import wire
 from provisioning.engine.scim_client import (
     INCOMPATIBLE,
     PROTOCOL_ERROR,
@@ -266,6 +268,26 @@ def test_a_closed_keep_alive_connection_is_replaced():
         results = [client.get("Users", str(n)) for n in range(3)]
     assert [r.ok for r in results] == [True, True, True]
     assert len({r["peer"] for r in recording.requests}) == 3
+
+
+def test_a_connection_idle_past_the_expiry_is_replaced(monkeypatch):
+    """A kept-alive connection is reused while fresh; once idle past the expiry, the next
+    request goes on a new one (the server may be closing the old one at that very moment)."""
+    monkeypatch.setattr(wire, "KEEPALIVE_EXPIRY", 0.2)
+    with serving(scim_json) as (url, recording), ScimClient(tenant_url=url, token="t") as client:
+        client.get("Users", "1")
+        client.get("Users", "2")  # at once: the same connection
+        time.sleep(0.3)
+        client.get("Users", "3")
+    first, again, later = (r["peer"] for r in recording.requests)
+    assert first == again
+    assert later != first
+
+
+def test_no_connection_is_reused_as_long_as_gunicorn_keeps_one_open():
+    """gunicorn closes a connection idle for its keep-alive timeout; a request written on it
+    then is lost. The engine stops reusing a connection well before."""
+    assert wire.KEEPALIVE_EXPIRY <= Keepalive.default / 2
 
 
 def _self_signed(tmp_path) -> ssl.SSLContext:
