@@ -23,8 +23,6 @@ def test_a_series_of_any_size_is_written(count, start):
             "object_id": "gen_random_uuid()",
             "user_principal_name": f"'user' || n || '@{directory.domain}'",
             "display_name": "'Person ' || n",
-            "user_type": "'Member'",
-            "extension_attributes": "'{}'::jsonb",
         },
         start=start,
     )
