@@ -50,9 +50,14 @@ def setup_django(url: str) -> None:
 
 @contextlib.contextmanager
 def served(url: str, port: int, *, workers: int, threads: int = 2) -> Iterator[dict[str, str]]:
-    """gunicorn on ``127.0.0.1:port`` until the block ends; yields its environment."""
-    import httpx
+    """gunicorn on ``127.0.0.1:port`` until the block ends; yields its environment.
 
+    Static files are collected first, as ``make run`` does: with ``DEBUG`` off the app loads
+    the static manifest when it starts, and a fresh checkout has none."""
+    import httpx
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -81,11 +86,15 @@ def served(url: str, port: int, *, workers: int, threads: int = 2) -> Iterator[d
     )
     try:
         for _ in range(150):
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {server.returncode} before answering.")
             try:
                 httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        else:
+            raise RuntimeError(f"gunicorn did not answer on port {port} within 30 s.")
         # Benchmarks measure the server's CPU through its process tree (process_tree_cpu).
         yield {**env, "BENCH_SERVER_PID": str(server.pid)}
     finally:
