@@ -185,3 +185,15 @@ def insert_series(model, count: int, values: dict[str, str], *, start: int = 1) 
             [start, start + count - 1],
         )
         cursor.execute(f'ANALYZE "{model._meta.db_table}"')
+
+
+def delete_in_batches(queryset, *, size: int = 5_000) -> int:
+    """Delete what ``queryset`` selects, ``size`` rows at a time; returns how many rows of its
+    model went. ``QuerySet.delete()`` names every collected row in the statements that cascade
+    from them, and PostgreSQL takes at most 65,535 parameters in one statement: a benchmark
+    reusing a database that holds 100,000 users would fail to clear it in one call."""
+    model, deleted = queryset.model, 0
+    while pks := list(queryset.values_list("pk", flat=True)[:size]):
+        model._base_manager.filter(pk__in=pks).delete()
+        deleted += len(pks)
+    return deleted
