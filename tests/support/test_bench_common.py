@@ -1,8 +1,14 @@
-"""A benchmark that reuses a database (``make bench`` runs them all on one) first clears what
-an earlier one left. ``QuerySet.delete()`` names every collected row in the statements that
-cascade from them, over PostgreSQL's 65,535 parameters at the engine benchmark's 100,000
-users: ``bench_engine_latency`` failed so after ``bench_engine``. ``delete_in_batches`` clears
-any number of rows, cascades included."""
+"""What the benchmarks share in ``bench.common``.
+
+``insert_series`` fills tables for the console benchmark and the scale test. With server-side
+binding psycopg sends a Python int small enough as a ``smallint``, and
+``generate_series(smallint, smallint)`` matches no single function: the console benchmark's
+1,000 groups failed so. Small counts are written like large ones.
+
+``delete_in_batches`` clears what an earlier benchmark left in a reused database (``make
+bench`` runs them all on one). ``QuerySet.delete()`` names every collected row in the
+statements that cascade from them, over PostgreSQL's 65,535 parameters at the engine
+benchmark's 100,000 users: ``bench_engine_latency`` failed so after ``bench_engine``."""
 
 import pytest
 
@@ -15,7 +21,7 @@ pytestmark = pytest.mark.django_db
 MORE_THAN_ONE_STATEMENT_TAKES = 70_000
 
 
-def _users(directory, count: int) -> None:
+def _users(directory, count: int, *, start: int = 1) -> None:
     insert_series(
         DirectoryUser,
         count,
@@ -23,8 +29,20 @@ def _users(directory, count: int) -> None:
             "directory": str(directory.pk),
             "object_id": "gen_random_uuid()",
             "user_principal_name": f"'user' || n || '@{directory.domain}'",
+            "display_name": "'Person ' || n",
         },
+        start=start,
     )
+
+
+@pytest.mark.parametrize(("count", "start"), [(3, 1), (1_000, 1), (2, 40_000)])
+def test_a_series_of_any_size_is_written(count, start):
+    directory = DirectoryFactory()
+    _users(directory, count, start=start)
+    names = set(
+        DirectoryUser.objects.filter(directory=directory).values_list("display_name", flat=True)
+    )
+    assert names == {f"Person {n}" for n in range(start, start + count)}
 
 
 def test_more_rows_than_one_statement_takes_are_deleted_with_their_cascades():
